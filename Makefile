@@ -1,0 +1,79 @@
+# The book's commands. `make book` and `make test` create or update the virtual environment in
+# .venv from requirements.txt first, so on a fresh machine they are the only commands needed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+BUILD  := _build
+MATHJAX_VERSION := 3.2.2
+MATHJAX := $(BUILD)/extra/mathjax/tex-chtml.js
+# No progress bars in logs or in the built book.
+export D2LMINI_PROGRESS := 0
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help venv book test test-lib test-notebooks test-browser notebooks bench lab clean
+
+help:
+	@echo "make book          build the HTML book in $(BUILD)/html, executing every chapter"
+	@echo "make test          lint, type-check and unit-test d2lmini, then run every chapter under nbval"
+	@echo "make test-browser  open every page of the built book in Chromium and check it"
+	@echo "make notebooks     write .ipynb files of the chapters to $(BUILD)/notebooks (Jupyter, Colab)"
+	@echo "make bench         time d2lmini's training loop against a bare PyTorch loop"
+	@echo "make lab           start JupyterLab, with the chapters opening as notebooks"
+	@echo "make clean         remove everything generated (not .venv or data/)"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+test: test-lib test-notebooks
+
+test-lib: venv
+	$(BIN)/ruff check d2lmini tests benchmarks conftest.py
+	$(BIN)/mypy
+	$(BIN)/pytest tests --ignore=tests/browser
+
+test-notebooks: venv
+	$(BIN)/pytest --nbval-lax --nbval-current-env chapters
+
+# Always from a clean output folder: a rebuild after a failure would otherwise report success.
+book: venv $(MATHJAX)
+	rm -rf $(BUILD)/html $(BUILD)/.doctrees $(BUILD)/jupyter_execute
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@echo "open $(BUILD)/html/index.html"
+
+# MathJax from npm, served with the book so that math renders with no network.
+$(MATHJAX):
+	rm -rf $(BUILD)/npm && mkdir -p $(BUILD)/npm
+	cd $(BUILD)/npm && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+	tar -xzf $(BUILD)/npm/mathjax-$(MATHJAX_VERSION).tgz -C $(BUILD)/npm
+	rm -rf $(BUILD)/extra/mathjax && mkdir -p $(BUILD)/extra/mathjax
+	cd $(BUILD)/npm/package/es5 && cp -r tex-chtml.js input output ui a11y sre $(CURDIR)/$(BUILD)/extra/mathjax/
+	rm -rf $(BUILD)/npm
+
+test-browser: venv
+	@test -f $(BUILD)/html/index.html || { echo "build the book first: make book"; exit 1; }
+	$(BIN)/pytest tests/browser
+
+notebooks: venv
+	@mkdir -p $(BUILD)/notebooks
+	for f in chapters/*.md; do \
+	  $(BIN)/jupytext --quiet --to ipynb --output $(BUILD)/notebooks/$$(basename $$f .md).ipynb $$f || exit 1; \
+	done
+	@echo "notebooks written to $(BUILD)/notebooks"
+
+bench: venv
+	$(BIN)/python benchmarks/bench_fit.py
+
+lab: venv
+	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6
+	JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter $(BIN)/jupyter lab chapters
+
+clean:
+	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

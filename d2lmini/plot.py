@@ -1,0 +1,211 @@
+"""Figures that look the same in the built book, in Jupyter, in VS Code and from a script.
+
+Every function draws with plain Matplotlib and returns its ``Figure`` or ``Axes``; none calls
+IPython's ``display``. A notebook shows a figure at the end of the cell, a script shows it with
+``plt.show()`` or saves it with ``fig.savefig``. Nothing here knows about models or training:
+the training loop returns numbers and these functions draw them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from d2lmini.train import History
+
+__all__ = [
+    "CLASS_COLORS",
+    "LivePlot",
+    "plot_confusion_matrix",
+    "plot_decision_boundary",
+    "plot_history",
+    "show_images",
+    "use_svg",
+]
+
+#: Colours for classes 0, 1, 2, ... that stay distinct in light and dark mode and in print.
+CLASS_COLORS: tuple[str, ...] = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+
+
+def use_svg() -> None:
+    """Draw notebook figures as SVG, sharp at any zoom; does nothing outside IPython.
+
+    Also sets a readable default size and font for every figure.
+    """
+    plt.rcParams.update({"figure.figsize": (5.0, 3.5), "font.size": 10, "axes.grid": True})
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # plain Python: figures go to plt.show() or savefig
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("svg")  # type: ignore[no-untyped-call]
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 3.5)) -> Axes:
+    if ax is not None:
+        return ax
+    _, new = plt.subplots(figsize=figsize, layout="constrained")
+    return new
+
+
+def plot_decision_boundary(
+    predict: Callable[[torch.Tensor], torch.Tensor],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    ax: Axes | None = None,
+    resolution: int = 200,
+    margin: float = 0.5,
+) -> Axes:
+    """Shade the regions a 2-D classifier assigns to each class, and scatter the data on top.
+
+    Args:
+        predict: Maps points of shape ``(n, 2)`` to integer class labels of shape ``(n,)``.
+        X: The data, shape ``(n, 2)``.
+        y: Integer labels, shape ``(n,)``.
+        ax: Axes to draw on; a new figure if omitted.
+        resolution: Grid points per axis for the shading.
+        margin: How far the shaded area extends beyond the data.
+    """
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (n, 2), got {tuple(X.shape)}")
+    ax = _axes(ax)
+    X = X.detach().cpu().float()
+    y = y.detach().cpu().long()
+    lo, hi = X.min(0).values - margin, X.max(0).values + margin
+    g0, g1 = torch.meshgrid(
+        torch.linspace(float(lo[0]), float(hi[0]), resolution),
+        torch.linspace(float(lo[1]), float(hi[1]), resolution),
+        indexing="xy",
+    )
+    grid = torch.stack([g0.reshape(-1), g1.reshape(-1)], dim=1)  # (resolution**2, 2)
+    with torch.no_grad():
+        zone = predict(grid).detach().cpu().reshape(g0.shape)
+    n_classes = int(max(int(y.max()), int(zone.max())) + 1)
+    colors = CLASS_COLORS[:n_classes]
+    ax.contourf(g0, g1, zone, levels=np.arange(n_classes + 1) - 0.5, alpha=0.2,
+                cmap=ListedColormap(colors))
+    for c in range(n_classes):
+        pts = X[y == c]
+        ax.scatter(pts[:, 0], pts[:, 1], s=18, color=colors[c], edgecolor="white",
+                   linewidth=0.5, label=f"class {c}")
+    ax.set_xlim(float(lo[0]), float(hi[0]))
+    ax.set_ylim(float(lo[1]), float(hi[1]))
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return ax
+
+
+def show_images(
+    images: torch.Tensor,
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int = 8,
+    scale: float = 1.3,
+) -> Figure:
+    """Show a grid of grey-scale images, each with an optional title.
+
+    Args:
+        images: Shape ``(n, 28, 28)`` or ``(n, 1, 28, 28)``, values in ``[0, 1]`` or ``0..255``.
+        titles: One short title per image (two lines at most read well).
+        ncols: Images per row.
+        scale: Inches per image.
+    """
+    if images.ndim == 4:
+        images = images[:, 0]
+    n = len(images)
+    if n == 0:
+        raise ValueError("show_images needs at least one image")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {n} images but {len(titles)} titles")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.25),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i].detach().cpu().numpy(), cmap="gray_r")
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    return fig
+
+
+def plot_confusion_matrix(
+    matrix: torch.Tensor, labels: Sequence[str], *, ax: Axes | None = None
+) -> Axes:
+    """Draw a confusion matrix: row = true class, column = predicted class, counts in cells."""
+    k = len(labels)
+    if tuple(matrix.shape) != (k, k):
+        raise ValueError(f"a matrix for {k} labels must be {k}x{k}, got {tuple(matrix.shape)}")
+    ax = _axes(ax, figsize=(6.0, 5.0))
+    m = matrix.detach().cpu().numpy()
+    ax.imshow(m, cmap="Blues")
+    ax.grid(False)
+    for i in range(k):
+        for j in range(k):
+            color = "white" if m[i, j] > m.max() / 2 else "black"
+            ax.text(j, i, str(int(m[i, j])), ha="center", va="center", fontsize=7, color=color)
+    ax.set_xticks(range(k), labels, rotation=45, ha="right")
+    ax.set_yticks(range(k), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    return ax
+
+
+def plot_history(history: History, *, axes: Sequence[Axes] | None = None) -> Figure:
+    """Plot training loss (left) and train and test accuracy (right) against the epoch."""
+    if axes is None:
+        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8.0, 3.0), layout="constrained")
+    else:
+        ax_loss, ax_acc = axes
+        fig = ax_loss.get_figure()  # type: ignore[assignment]
+    epochs = range(1, len(history.train_loss) + 1)
+    ax_loss.plot(epochs, history.train_loss, "o-", label="train loss")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    ax_loss.legend()
+    ax_acc.plot(epochs, history.train_acc, "o-", label="train accuracy")
+    if history.test_acc:
+        ax_acc.plot(epochs, history.test_acc, "s--", label="test accuracy")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("accuracy")
+    ax_acc.legend()
+    return fig
+
+
+class LivePlot:
+    """Redraw the training curves once per epoch while :func:`d2lmini.train.fit` runs.
+
+    Pass an instance as ``fit(..., on_epoch_end=LivePlot())``. In Jupyter (and VS Code's
+    notebooks) the figure updates in place; elsewhere each epoch prints one line instead.
+    """
+
+    def __init__(self) -> None:
+        self._handle: object | None = None
+
+    def __call__(self, history: History) -> None:
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            print(history)
+            return
+        if get_ipython() is None:
+            print(history)
+            return
+        fig = plot_history(history)
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)  # type: ignore[no-untyped-call]
+        else:
+            self._handle.update(fig)  # type: ignore[attr-defined]
+        plt.close(fig)

@@ -1,0 +1,189 @@
+"""The built book, opened page by page in a real browser (Debian's Chromium, driven by Playwright).
+
+Run after `make book` with `make test-browser`. The book is served from 127.0.0.1; any request that
+leaves this machine fails the test, because a reader offline (and this CI) would see a broken page.
+A screenshot of each chapter page goes to `_build/screenshots/` for people to look at.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+PAGES = sorted(
+    p.relative_to(HTML).as_posix()
+    for p in HTML.rglob("*.html")
+    if not p.relative_to(HTML).parts[0].startswith(("_", "mathjax"))
+    and p.name not in ("genindex.html", "search.html", "py-modindex.html")
+)
+CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    if not (HTML / "index.html").exists():
+        pytest.fail("no built book: run `make book` first")
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+class PageReport:
+    """What went wrong while one page loaded."""
+
+    def __init__(self) -> None:
+        self.console_errors: list[str] = []
+        self.failed: list[str] = []
+        self.external: list[str] = []
+
+
+def _open(browser: Browser, site: str, path: str, *, dark: bool = False) -> tuple[Page, PageReport]:
+    context = browser.new_context(
+        color_scheme="dark" if dark else "light", viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    report = PageReport()
+    page.on("console", lambda m: m.type == "error" and report.console_errors.append(m.text))
+    page.on("pageerror", lambda e: report.console_errors.append(str(e)))
+    page.on("requestfailed", lambda r: report.failed.append(f"{r.url} ({r.failure})"))
+
+    def route(r: Route) -> None:
+        url = r.request.url
+        if urlparse(url).hostname not in ("127.0.0.1", None) and not url.startswith("data:"):
+            report.external.append(url)
+            r.abort()
+        else:
+            r.continue_()
+
+    page.route("**/*", route)
+    page.goto(urljoin(site, path), wait_until="networkidle")
+    return page, report
+
+
+def test_the_book_has_pages() -> None:
+    assert "index.html" in PAGES and CHAPTERS, PAGES
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_loads_cleanly_offline(browser: Browser, site: str, path: str) -> None:
+    page, report = _open(browser, site, path)
+    assert report.external == [], f"{path} needs the internet for {report.external}"
+    assert report.console_errors == [], f"{path}: console errors {report.console_errors}"
+    assert report.failed == [], f"{path}: failed requests {report.failed}"
+    broken = page.evaluate(
+        "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+    )
+    assert broken == [], f"{path}: images that did not load {broken}"
+    source = (HTML / path).read_text(encoding="utf-8")
+    if re.search(r'class="math[ "]', source):
+        page.wait_for_selector("mjx-container", timeout=20_000)
+        raw = page.evaluate(
+            "[...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container'))"
+            ".length"
+        )
+        assert raw == 0, f"{path}: {raw} formulas were left as raw TeX"
+    if path in CHAPTERS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{Path(path).stem}.png"), full_page=True)
+    page.context.close()
+
+
+def test_internal_links_resolve() -> None:
+    broken = []
+    for path in PAGES:
+        source = (HTML / path).read_text(encoding="utf-8")
+        for href in re.findall(r'href="([^"#:?]+\.html)(?:#[^"]*)?"', source):
+            target = (HTML / path).parent / href
+            if not target.resolve().is_file():
+                broken.append(f"{path} -> {href}")
+    assert broken == []
+
+
+def test_sidebar_links_navigate(browser: Browser, site: str) -> None:
+    page, _ = _open(browser, site, "index.html")
+    links = page.eval_on_selector_all(
+        "nav.bd-links a.reference.internal", "els => els.map(e => e.getAttribute('href'))"
+    )
+    assert len(links) >= len(CHAPTERS)
+    for href in links:
+        page.goto(urljoin(site, "index.html"))
+        page.click(f'nav.bd-links a.reference.internal[href="{href}"]')
+        page.wait_for_load_state()
+        expected = urljoin(urljoin(site, "index.html"), href).split("#")[0]
+        assert page.url.split("#")[0] == expected
+        assert page.title()
+
+
+def test_search_finds_the_perceptron_chapter(browser: Browser, site: str) -> None:
+    page, report = _open(browser, site, "search.html?q=perceptron")
+    page.wait_for_selector("#search-results li a", timeout=20_000)
+    hits = page.eval_on_selector_all(
+        "#search-results li a", "els => els.map(e => e.getAttribute('href'))"
+    )
+    assert any("chapters/perceptron.html" in h for h in hits), hits
+    assert report.external == []
+
+
+def test_chapter_offers_notebook_download_and_launch(browser: Browser, site: str) -> None:
+    for path in CHAPTERS:
+        page, _ = _open(browser, site, path)
+        hrefs = page.eval_on_selector_all(
+            "a", "els => els.map(e => e.getAttribute('href') || '')"
+        )
+        ipynb = [h for h in hrefs if h.endswith(".ipynb") and "_sources" in h]
+        assert ipynb, f"{path}: no executed-notebook download"
+        assert any("colab.research.google.com" in h for h in hrefs), f"{path}: no Colab button"
+        assert any("mybinder.org" in h for h in hrefs), f"{path}: no Binder button"
+        page.context.close()
+
+
+def test_dark_mode_is_readable(browser: Browser, site: str) -> None:
+    page, _report = _open(browser, site, CHAPTERS[0], dark=True)
+    page.evaluate("document.documentElement.dataset.theme = 'dark'")
+    colors = page.evaluate(
+        "(() => { const s = getComputedStyle(document.querySelector('article') || document.body);"
+        " return [s.color, getComputedStyle(document.body).backgroundColor]; })()"
+    )
+
+    def luminance(css: str) -> float:
+        r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css)[:3])
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    text, background = (luminance(c) for c in colors)
+    assert text - background > 0.5, f"dark mode text {colors[0]} on {colors[1]}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dark-mode.png"))
