@@ -40,6 +40,12 @@ class FakeOpener:
         return io.BytesIO(self.body)
 
 
+@pytest.fixture(autouse=True)
+def _downloads_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI sets D2LMINI_OFFLINE; these tests download only from fakes and 127.0.0.1."""
+    monkeypatch.delenv("D2LMINI_OFFLINE", raising=False)
+
+
 def _no_network(url: str) -> io.BytesIO:
     raise AssertionError(f"must not download {url}")
 
