@@ -18,7 +18,7 @@ help:
 	@echo "make book          build the HTML book in $(BUILD)/html, executing every chapter"
 	@echo "make test          lint, type-check and unit-test d2lmini, then run every chapter under nbval"
 	@echo "make test-browser  open every page of the built book in Chromium and check it"
-	@echo "make notebooks     write .ipynb files of the chapters to $(BUILD)/notebooks (Jupyter, Colab)"
+	@echo "make notebooks     write .ipynb files of the chapters to $(BUILD)/notebooks/chapters"
 	@echo "make bench         time d2lmini's training loop against a bare PyTorch loop"
 	@echo "make lab           start JupyterLab, with the chapters opening as notebooks"
 	@echo "make clean         remove everything generated (not .venv or data/)"
@@ -60,12 +60,14 @@ test-browser: venv
 	@test -f $(BUILD)/html/index.html || { echo "build the book first: make book"; exit 1; }
 	$(BIN)/pytest tests/browser
 
+# Unexecuted .ipynb copies of the chapters, in the repository's layout, for Jupyter, VS Code and
+# Colab (README: "Releasing the notebooks"). Never committed to main.
 notebooks: venv
-	@mkdir -p $(BUILD)/notebooks
+	@mkdir -p $(BUILD)/notebooks/chapters
 	for f in chapters/*.md; do \
-	  $(BIN)/jupytext --quiet --to ipynb --output $(BUILD)/notebooks/$$(basename $$f .md).ipynb $$f || exit 1; \
+	  $(BIN)/jupytext --quiet --to ipynb --output $(BUILD)/notebooks/chapters/$$(basename $$f .md).ipynb $$f || exit 1; \
 	done
-	@echo "notebooks written to $(BUILD)/notebooks"
+	@echo "notebooks written to $(BUILD)/notebooks/chapters"
 
 bench: venv
 	$(BIN)/python benchmarks/bench_fit.py

@@ -166,14 +166,18 @@ def test_chapter_offers_notebook_download_and_launch(browser: Browser, site: str
         )
         ipynb = [h for h in hrefs if h.endswith(".ipynb") and "_sources" in h]
         assert ipynb, f"{path}: no executed-notebook download"
-        assert any("colab.research.google.com" in h for h in hrefs), f"{path}: no Colab button"
+        colab = [h for h in hrefs if "colab.research.google.com" in h]
+        stem = Path(path).stem
+        assert colab, f"{path}: no Colab button"
+        assert all(h.endswith(f"/blob/notebooks/chapters/{stem}.ipynb") for h in colab), colab
         assert any("mybinder.org" in h for h in hrefs), f"{path}: no Binder button"
         page.context.close()
 
 
-def test_dark_mode_is_readable(browser: Browser, site: str) -> None:
-    page, _report = _open(browser, site, CHAPTERS[0], dark=True)
-    page.evaluate("document.documentElement.dataset.theme = 'dark'")
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_both_colour_modes_are_readable(browser: Browser, site: str, mode: str) -> None:
+    page, report = _open(browser, site, CHAPTERS[0], dark=mode == "dark")
+    page.evaluate(f"document.documentElement.dataset.theme = '{mode}'")
     colors = page.evaluate(
         "(() => { const s = getComputedStyle(document.querySelector('article') || document.body);"
         " return [s.color, getComputedStyle(document.body).backgroundColor]; })()"
@@ -184,6 +188,8 @@ def test_dark_mode_is_readable(browser: Browser, site: str) -> None:
         return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
     text, background = (luminance(c) for c in colors)
-    assert text - background > 0.5, f"dark mode text {colors[0]} on {colors[1]}"
+    assert abs(text - background) > 0.5, f"{mode} mode: text {colors[0]} on {colors[1]}"
+    assert (text > background) == (mode == "dark"), colors
+    assert report.console_errors == []
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "dark-mode.png"))
+    page.screenshot(path=str(SHOTS / f"{mode}-mode.png"))
