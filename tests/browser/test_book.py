@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import re
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -166,6 +168,10 @@ def test_chapter_offers_notebook_download_and_launch(browser: Browser, site: str
         )
         ipynb = [h for h in hrefs if h.endswith(".ipynb") and "_sources" in h]
         assert ipynb, f"{path}: no executed-notebook download"
+        with urllib.request.urlopen(urljoin(urljoin(site, path), ipynb[0])) as response:
+            notebook = json.load(response)
+        outputs = [o for c in notebook["cells"] for o in c.get("outputs", [])]
+        assert outputs, f"{path}: the downloadable notebook has no outputs"
         colab = [h for h in hrefs if "colab.research.google.com" in h]
         stem = Path(path).stem
         assert colab, f"{path}: no Colab button"
