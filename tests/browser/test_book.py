@@ -111,6 +111,9 @@ def test_page_loads_cleanly_offline(browser: Browser, site: str, path: str) -> N
     )
     assert broken == [], f"{path}: images that did not load {broken}"
     source = (HTML / path).read_text(encoding="utf-8")
+    # A cell ending in a Matplotlib call must end with ';', or the book shows its repr.
+    stray = re.findall(r"(?:&lt;|<)(?:matplotlib\.|Axes:|Figure size)|\bText\(\d", source)
+    assert stray == [], f"{path}: stray Matplotlib reprs in cell outputs {stray}"
     if re.search(r'class="math[ "]', source):
         page.wait_for_selector("mjx-container", timeout=20_000)
         raw = page.evaluate(
