@@ -1,0 +1,23 @@
+"""The examples in the README and in d2lmini's docstrings run and print what they show."""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+
+import pytest
+
+import d2lmini.data
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_examples() -> None:
+    result = doctest.testfile(str(README), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 3 and result.failed == 0
+
+
+@pytest.mark.parametrize("module", [d2lmini.data])
+def test_docstring_examples(module: object) -> None:
+    result = doctest.testmod(module)  # type: ignore[arg-type]
+    assert result.attempted >= 1 and result.failed == 0
