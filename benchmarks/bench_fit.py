@@ -1,11 +1,13 @@
-"""Time one epoch of the 784-256-10 MLP on Fashion-MNIST: d2lmini's fit against a bare loop.
+"""Time one epoch of the book's models: d2lmini's fit against a bare PyTorch loop.
 
-Both loops see the same in-memory tensors, batch size, model, loss and optimizer, in one process,
-alternating so that a busy machine slows both alike. The last line is the figure to watch:
+For each case in ``CASES`` both loops see the same in-memory batches, model, loss, optimizer,
+clipping and hidden-state handling, in one process, alternating so that a busy machine slows both
+alike. The bare loop does the least a training loop must; ``fit`` also keeps its running loss and
+metrics. One line per case is the figure to watch:
 
-    fit/bare epoch time ratio: X.XX   (goal: at most 1.15)
+    fit/bare epoch time ratio (NAME): X.XX   (goal: at most 1.10)
 
-Run with `make bench`. Options: --repeats N (timed epochs per loop, default 5).
+Run with `make bench`. Options: --repeats N (timed epochs per loop, default 5), --only NAME.
 """
 
 from __future__ import annotations
@@ -13,64 +15,152 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
-from d2lmini.data import Minibatches, load_fashion_mnist
+from d2lmini.data import TIME_MACHINE, Minibatches, load_fashion_mnist, read_text
+from d2lmini.text import ContiguousStreams, Vocab, tokenize
 from d2lmini.train import fit
 
+Batches = Iterable[Sequence[torch.Tensor]]
 
-def make_mlp() -> nn.Module:
+
+@dataclass
+class Case:
+    """One model to time: how to build it, its data, and the options ``fit`` trains it with."""
+
+    name: str
+    describe: str
+    make_batches: Callable[[], Batches]
+    make_model: Callable[[], nn.Module]
+    make_optimizer: Callable[[nn.Module], torch.optim.Optimizer]
+    fit_options: dict[str, Any] = field(default_factory=dict)
+
+
+def _fashion(n: int | None, batch_size: int) -> Batches:
+    X, y = load_fashion_mnist(train=True)
+    if n is not None:
+        X, y = X[:n], y[:n]
+    return Minibatches(X, y, batch_size=batch_size)
+
+
+def _mlp() -> nn.Module:
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
 
 
-def bare_epoch(model: nn.Module, batches: Minibatches, opt: torch.optim.Optimizer) -> float:
+def _cnn() -> nn.Module:
+    def block(c_in: int, c_out: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                nn.ReLU(), nn.MaxPool2d(2)]
+
+    return nn.Sequential(*block(1, 32), *block(32, 64), nn.Flatten(), nn.Linear(64 * 7 * 7, 10))
+
+
+def _time_machine(batch_size: int, num_steps: int) -> Batches:
+    chars = tokenize(read_text(TIME_MACHINE))
+    ids = torch.tensor(Vocab(chars).encode(chars))
+    return ContiguousStreams(ids, batch_size=batch_size, num_steps=num_steps)
+
+
+class _LSTMLanguageModel(nn.Module):
+    def __init__(self, vocab_size: int = 100, hidden: int = 256) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, 64)
+        self.lstm = nn.LSTM(64, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, vocab_size)
+
+    def forward(self, X: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        H, state = self.lstm(self.embed(X), state)  # (batch, steps, hidden)
+        return self.out(H), state  # (batch, steps, vocab)
+
+
+CASES: list[Case] = [
+    Case("mlp", "784-256-10 MLP, Fashion-MNIST 60,000 images, batch 256, SGD",
+         lambda: _fashion(None, 256), _mlp,
+         lambda m: torch.optim.SGD(m.parameters(), lr=0.1)),
+    Case("cnn", "two conv-BN-ReLU-pool blocks, Fashion-MNIST 10,000 images, batch 128, AdamW",
+         lambda: _fashion(10_000, 128), _cnn,
+         lambda m: torch.optim.AdamW(m.parameters(), lr=1e-3)),
+    Case("lstm", "char LSTM 256, The Time Machine, 32 streams x 64 steps, Adam, clip 1",
+         lambda: _time_machine(32, 64), _LSTMLanguageModel,
+         lambda m: torch.optim.Adam(m.parameters(), lr=3e-3),
+         {"metrics": ("perplexity",), "stateful": True, "clip_grad_norm": 1.0}),
+]
+
+
+def _detach(state: Any) -> Any:
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach() if isinstance(state, torch.Tensor) else state
+
+
+def bare_epoch(case: Case, model: nn.Module, batches: Batches,
+               opt: torch.optim.Optimizer) -> float:
+    """The least a loop must do: forward, loss, backward, (clip,) step, (detach the state)."""
     loss_fn = nn.CrossEntropyLoss()
+    stateful = case.fit_options.get("stateful", False)
+    clip = case.fit_options.get("clip_grad_norm")
+    state = None
     start = time.perf_counter()
-    for X, y in batches:
-        loss = loss_fn(model(X), y)
+    for *inputs, y in batches:
+        if stateful:
+            out, state = model(*inputs, state)
+        else:
+            out = model(*inputs)
+        loss = loss_fn(out.reshape(-1, out.shape[-1]), y.reshape(-1))
         opt.zero_grad()
         loss.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
+        if stateful:
+            state = _detach(state)
     return time.perf_counter() - start
 
 
-def fit_epoch(model: nn.Module, batches: Minibatches, opt: torch.optim.Optimizer,
-              test: Minibatches | None = None) -> float:
+def fit_epoch(case: Case, model: nn.Module, batches: Batches,
+              opt: torch.optim.Optimizer) -> float:
     start = time.perf_counter()
-    fit(model, batches, nn.CrossEntropyLoss(), opt, epochs=1, test_iter=test, progress=False)
+    fit(model, batches, nn.CrossEntropyLoss(), opt, epochs=1, progress=False,
+        **case.fit_options)
     return time.perf_counter() - start
+
+
+def run(case: Case, repeats: int) -> float:
+    """Print the case's timings and return the ratio of median epoch times, fit over bare."""
+    torch.manual_seed(0)
+    batches = case.make_batches()
+    loops = {"bare loop": bare_epoch, "d2lmini fit": fit_epoch}
+    models = {name: case.make_model() for name in loops}
+    opts = {name: case.make_optimizer(m) for name, m in models.items()}
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for i in range(repeats + 1):  # the first round warms up and is not counted
+        for name, loop in loops.items():
+            t = loop(case, models[name], batches, opts[name])
+            if i > 0:
+                times[name].append(t)
+    print(f"\n{case.name}: {case.describe}")
+    print(f"{'loop':<16}{'median s/epoch':>16}{'min':>8}{'max':>8}")
+    for name, ts in times.items():
+        print(f"{name:<16}{statistics.median(ts):>16.3f}{min(ts):>8.3f}{max(ts):>8.3f}")
+    return statistics.median(times["d2lmini fit"]) / statistics.median(times["bare loop"])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=[c.name for c in CASES], action="append")
     args = parser.parse_args()
-    torch.manual_seed(0)
-    X, y = load_fashion_mnist(train=True)
-    X_test, y_test = load_fashion_mnist(train=False)
-    batches = Minibatches(X, y, batch_size=256)
-    test = Minibatches(X_test, y_test, batch_size=256, shuffle=False)
-    runs: dict[str, list[float]] = {"bare loop": [], "d2lmini fit": [], "fit + test accuracy": []}
-    models = {name: make_mlp() for name in runs}
-    opts = {name: torch.optim.SGD(m.parameters(), lr=0.1) for name, m in models.items()}
-    for i in range(args.repeats + 1):  # the first round warms up and is not counted
-        for name in runs:
-            if name == "bare loop":
-                t = bare_epoch(models[name], batches, opts[name])
-            else:
-                t = fit_epoch(models[name], batches, opts[name],
-                              test if name == "fit + test accuracy" else None)
-            if i > 0:
-                runs[name].append(t)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{args.repeats} timed epochs each, 60,000 examples, batch 256")
-    print(f"{'loop':<22}{'median s/epoch':>16}{'min':>8}{'max':>8}")
-    for name, times in runs.items():
-        print(f"{name:<22}{statistics.median(times):>16.3f}{min(times):>8.3f}{max(times):>8.3f}")
-    ratio = statistics.median(runs["d2lmini fit"]) / statistics.median(runs["bare loop"])
-    print(f"fit/bare epoch time ratio: {ratio:.2f}")
+          f"{args.repeats} timed epochs per loop")
+    ratios = {c.name: run(c, args.repeats) for c in CASES if not args.only or c.name in args.only}
+    print()
+    for name, ratio in ratios.items():
+        print(f"fit/bare epoch time ratio ({name}): {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """d2lmini: the small helper package of the book, one concept per module.
 
 - :mod:`d2lmini.data`: the datasets as in-memory tensors, and minibatches over them;
+- :mod:`d2lmini.text`: tokens, vocabularies, and batches of text for language models;
 - :mod:`d2lmini.download`: where data files come from and how they are verified;
 - :mod:`d2lmini.device`: the best device present, and seeding for repeatable runs;
 - :mod:`d2lmini.plot`: figures that look the same in Jupyter, VS Code, scripts and the book;
-- :mod:`d2lmini.train`: the one training loop of the book, and the history it returns.
+- :mod:`d2lmini.train`: the one training loop of every model in the book, and its history.
 
 Chapters import names from the module that defines them (``from d2lmini.data import
 Minibatches``); this top-level package re-exports nothing, so each name has one home.

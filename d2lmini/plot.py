@@ -162,24 +162,47 @@ def plot_confusion_matrix(
     return ax
 
 
-def plot_history(history: History, *, axes: Sequence[Axes] | None = None) -> Figure:
-    """Plot training loss (left) and train and test accuracy (right) against the epoch."""
+def plot_history(
+    history: History, *, axes: Sequence[Axes] | None = None, x: str = "epoch"
+) -> Figure:
+    """Plot the losses (left) and the other measurements (right) of a run.
+
+    Args:
+        history: What :func:`d2lmini.train.fit` returned.
+        axes: Two axes to draw on; a new figure if omitted.
+        x: ``"epoch"``, or ``"seconds"`` for cumulative training time (to compare models
+            that differ in speed).
+    """
+    if x not in ("epoch", "seconds"):
+        raise ValueError(f"x must be 'epoch' or 'seconds', got {x!r}")
     if axes is None:
-        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8.0, 3.0), layout="constrained")
+        fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(8.0, 3.0), layout="constrained")
     else:
-        ax_loss, ax_acc = axes
+        ax_loss, ax_metric = axes
         fig = ax_loss.get_figure()  # type: ignore[assignment]
-    epochs = range(1, len(history.train_loss) + 1)
-    ax_loss.plot(epochs, history.train_loss, "o-", label="train loss")
-    ax_loss.set_xlabel("epoch")
+    steps = (list(range(1, history.epochs + 1)) if x == "epoch"
+             else np.cumsum(history.seconds).tolist())
+    metric_names = []
+    for name in history.names:
+        if name == "lr":
+            continue
+        kind = name.split()[-1]
+        ax = ax_loss if kind == "loss" else ax_metric
+        if kind != "loss" and kind not in metric_names:
+            metric_names.append(kind)
+        style = "o-" if name.startswith("train") else "s--"
+        ax.plot(steps, history[name], style, markersize=3, label=name)
+    label = "epoch" if x == "epoch" else "training time (s)"
+    ax_loss.set_xlabel(label)
     ax_loss.set_ylabel("loss")
     ax_loss.legend()
-    ax_acc.plot(epochs, history.train_acc, "o-", label="train accuracy")
-    if history.test_acc:
-        ax_acc.plot(epochs, history.test_acc, "s--", label="test accuracy")
-    ax_acc.set_xlabel("epoch")
-    ax_acc.set_ylabel("accuracy")
-    ax_acc.legend()
+    ax_metric.set_xlabel(label)
+    names = {"acc": "accuracy", "ppl": "perplexity"}
+    ax_metric.set_ylabel(", ".join(names.get(m, m) for m in metric_names))
+    if metric_names:
+        ax_metric.legend()
+    else:
+        ax_metric.set_visible(False)
     return fig
 
 

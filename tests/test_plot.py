@@ -53,18 +53,36 @@ def test_confusion_matrix_plot_writes_the_counts() -> None:
         plot_confusion_matrix(torch.zeros(3, 3), ["a", "b"])
 
 
-def test_history_plot_has_loss_and_both_accuracies() -> None:
-    h = History(train_loss=[1.0, 0.5], train_acc=[0.6, 0.8], test_acc=[0.55, 0.7],
-                seconds=[1.0, 1.0])
-    fig = plot_history(h)
+def _history() -> History:
+    return History(values={"train loss": [1.0, 0.5], "train acc": [0.6, 0.8],
+                           "val loss": [1.1, 0.7], "val acc": [0.55, 0.7]},
+                   seconds=[1.0, 2.0])
+
+
+def test_history_plot_puts_losses_left_and_accuracies_right() -> None:
+    fig = plot_history(_history())
     loss_ax, acc_ax = fig.get_axes()
-    assert list(loss_ax.lines[0].get_ydata()) == [1.0, 0.5]
+    assert [list(line.get_ydata()) for line in loss_ax.lines] == [[1.0, 0.5], [1.1, 0.7]]
     assert [list(line.get_ydata()) for line in acc_ax.lines] == [[0.6, 0.8], [0.55, 0.7]]
+    assert acc_ax.get_ylabel() == "accuracy"
+
+
+def test_history_plot_against_training_time() -> None:
+    fig = plot_history(_history(), x="seconds")
+    assert list(fig.get_axes()[0].lines[0].get_xdata()) == [1.0, 3.0]
+    with pytest.raises(ValueError, match="epoch"):
+        plot_history(_history(), x="steps")
+
+
+def test_history_plot_of_a_language_model_shows_perplexity() -> None:
+    h = History(values={"train loss": [2.0], "train ppl": [7.4]}, seconds=[1.0])
+    fig = plot_history(h)
+    assert fig.get_axes()[1].get_ylabel() == "perplexity"
 
 
 def test_live_plot_prints_outside_jupyter(capsys: pytest.CaptureFixture[str]) -> None:
-    LivePlot()(History(train_loss=[1.0], train_acc=[0.5], seconds=[0.1]))
-    assert "epoch 1" in capsys.readouterr().out
+    LivePlot()(History(values={"train loss": [1.0], "train acc": [0.5]}, seconds=[0.1]))
+    assert "epoch 1: train loss 1.000, train acc 0.500" in capsys.readouterr().out
 
 
 def test_use_svg_is_harmless_in_a_script() -> None:
