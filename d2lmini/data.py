@@ -29,8 +29,14 @@ __all__ = [
     "read_text",
 ]
 
-_FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-_D2L_URL = "http://d2l-data.s3-accelerate.amazonaws.com/"
+# HTTPS wherever the host serves it. Zalando's repository holds the Fashion-MNIST files; the
+# S3 website endpoint that torchvision uses serves plain HTTP only, so it comes second (every
+# download is verified by its SHA-256 either way).
+_FASHION_URLS = (
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+)
+_D2L_URL = "https://d2l-data.s3-accelerate.amazonaws.com/"
 _DEBIAN_DIR = "/usr/share/datasets/fashion-mnist/"
 _DEBIAN_HINT = (
     "on Debian or Ubuntu, 'sudo apt-get install dataset-fashion-mnist' installs a copy in "
@@ -38,37 +44,42 @@ _DEBIAN_HINT = (
 )
 
 
-def _fashion(name: str, md5: str, gunzipped_sha256: str) -> Resource:
+def _fashion(name: str, sha256: str, md5: str, gunzipped_sha256: str) -> Resource:
     return Resource(
         path=f"FashionMNIST/raw/{name}",
-        digest=md5,
-        algorithm="md5",
-        urls=(_FASHION_URL + name,),
+        sha256=sha256,
+        upstream=("md5", md5),
+        urls=tuple(base + name for base in _FASHION_URLS),
         gunzipped_sha256=gunzipped_sha256,
         system_paths=(_DEBIAN_DIR + name,),
         system_hint=_DEBIAN_HINT,
     )
 
 
-#: The four Fashion-MNIST files, keyed ``(split, kind)``, with torchvision's MD5s.
+#: The four Fashion-MNIST files, keyed ``(split, kind)``: SHA-256, torchvision's MD5, and the
+#: SHA-256 of the decompressed data (for Debian's recompressed copies).
 FASHION_MNIST: dict[tuple[str, str], Resource] = {
     ("train", "images"): _fashion(
         "train-images-idx3-ubyte.gz",
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
         "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
         "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
     ),
     ("train", "labels"): _fashion(
         "train-labels-idx1-ubyte.gz",
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
         "25c81989df183df01b3e8a0aad5dffbe",
         "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
     ),
     ("test", "images"): _fashion(
         "t10k-images-idx3-ubyte.gz",
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
         "bef4ecab320f06d8554ea6380940ec79",
         "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     ),
     ("test", "labels"): _fashion(
         "t10k-labels-idx1-ubyte.gz",
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
         "bb300cfdad3c16e7a12a480ee83cd310",
         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     ),
@@ -83,14 +94,16 @@ FASHION_MNIST_LABELS: tuple[str, ...] = (
 #: H. G. Wells's *The Time Machine*, as d2l serves it.
 TIME_MACHINE = Resource(
     path="timemachine.txt",
-    digest="090b5e7e70c295757f55df93cb0a180b9691891a",
+    sha256="8424dbd9532ac81f7e5f0b6add90e6952baea29158309d7d1bf3884f4e12c516",
+    upstream=("sha1", "090b5e7e70c295757f55df93cb0a180b9691891a"),
     urls=(_D2L_URL + "timemachine.txt",),
 )
 
 #: English-French sentence pairs (Tatoeba, via manythings.org), unpacked from d2l's zip.
 FRA_ENG = Resource(
     path="fra-eng/fra.txt",
-    digest="c43f99dce27311d3afd4d3e0716848194cfcc103",
+    sha256="0bb85dbaa1c896844649094d7eaf2e34bee34e84fe362b26ce7e8f2e12aae104",
+    upstream=("sha1", "c43f99dce27311d3afd4d3e0716848194cfcc103"),
     urls=(_D2L_URL + "fra-eng.zip",),
     archive=("94646ad1522d915e7b0f9296181140edcf86a4f5", "fra-eng/fra.txt"),
 )
@@ -98,7 +111,8 @@ FRA_ENG = Resource(
 #: Karpathy's Tiny Shakespeare corpus.
 TINY_SHAKESPEARE = Resource(
     path="tinyshakespeare.txt",
-    digest="04486597058d11dcc2c556b1d0433891eb639d2e",
+    sha256="86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+    upstream=("sha1", "04486597058d11dcc2c556b1d0433891eb639d2e"),
     urls=("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",),
 )
 

@@ -9,9 +9,14 @@ looking in this order:
 3. read-only system copies, such as Debian's ``dataset-fashion-mnist`` package;
 4. a download into the data folder, unless ``$D2LMINI_OFFLINE`` is set.
 
-Every copy is checked before use. A download goes to a temporary file in the data folder and
-is renamed into place only once its checksum is right, so an interrupted or corrupt transfer
-never leaves a half-written file where a good one is expected. A mirror or system copy is
+Every copy is checked by its SHA-256 before use (the MD5 or SHA-1 that upstream publishes is
+kept beside it, for reference). A download goes to a temporary file in the data folder and is
+renamed into place only once its checksum is right, so an interrupted or corrupt transfer never
+leaves a half-written file where a good one is expected. A file in the data folder whose
+checksum is wrong is never deleted: a reader may have put it there by hand, so it is moved aside
+to ``NAME.corrupt`` and the messages say so. Several processes may fetch the same file at once
+(two notebooks opened together): writes to a data folder are serialised by a lock on the folder,
+so the second waits for the first and then finds its verified copy. A mirror or system copy is
 never written to.
 """
 
@@ -23,8 +28,10 @@ import os
 import shutil
 import tempfile
 import urllib.request
+import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -59,21 +66,24 @@ class Resource:
 
     Args:
         path: Where the file lives under a data folder, e.g. ``"FashionMNIST/raw/x.gz"``.
-        digest: The file's hex digest, computed with ``algorithm``.
-        algorithm: A ``hashlib`` name, ``"md5"`` (torchvision's lists) or ``"sha1"`` (d2l's).
-        urls: Download locations, tried in order.
+        sha256: The file's SHA-256 (hex): what every copy is verified with.
+        upstream: The checksum the file's publisher lists, ``(algorithm, hex digest)``, e.g.
+            torchvision's ``("md5", ...)`` or d2l's ``("sha1", ...)``; kept for reference, and
+            cross-checked against ``sha256`` by the tests.
+        urls: Download locations, tried in order; HTTPS wherever the host serves it.
         archive: If the URLs serve a zip file, its ``(sha1, member)``: the archive is checked
-            against that SHA-1 and ``member`` is extracted as this file.
+            against that SHA-1 (the only checksum its publisher gives) and ``member`` is
+            extracted as this file, which is then verified by ``sha256``.
         gunzipped_sha256: SHA-256 of the decompressed content of a ``.gz`` file. It lets a copy
             that was compressed again (Debian's packages) count as the same data.
         system_paths: Read-only copies outside the data folders, checked with ``gunzipped_sha256``
-            when given, else with ``digest``.
+            when given, else with ``sha256``.
         system_hint: What a reader can install to get such a copy, for error messages.
     """
 
     path: str
-    digest: str
-    algorithm: str = "sha1"
+    sha256: str
+    upstream: tuple[str, str] | None = None
     urls: tuple[str, ...] = ()
     archive: tuple[str, str] | None = None
     gunzipped_sha256: str | None = None
@@ -124,9 +134,9 @@ def _check(resource: Resource, path: Path, *, system: bool = False) -> str | Non
             want = resource.gunzipped_sha256
             what = "SHA-256 of the decompressed data"
         else:
-            got = file_digest(path, resource.algorithm)
-            want = resource.digest
-            what = resource.algorithm.upper()
+            got = file_digest(path, "sha256")
+            want = resource.sha256
+            what = "SHA-256"
     except (OSError, EOFError, gzip.BadGzipFile) as err:  # truncated or unreadable
         return f"unreadable ({err})"
     if got != want:
@@ -159,6 +169,10 @@ def fetch(
     Raises:
         DataNotFoundError: if no good copy exists and no download succeeded. The message names
             every place searched, what was wrong there, and what to do.
+
+    A copy in the data folder whose checksum is wrong is moved aside to ``NAME.corrupt``
+    (replacing an older one), with a warning, never deleted. When several processes fetch the
+    same file at once, one downloads it and the others wait for it and use its copy.
     """
     root = data_dir() if root is None else root
     mirror = mirror_dir() if mirror is None else mirror
@@ -171,8 +185,14 @@ def fetch(
         problem = _check(resource, local)
         if problem is None:
             return local
-        local.unlink()  # ours to replace: a corrupt cache must not shadow a good copy
-        problems.append(f"{local}: {problem}; removed it")
+        with _locked(local.parent):
+            # Another process may have moved it aside, and put a good copy here, meanwhile.
+            if not local.exists():
+                problems.append(f"{local}: corrupt, moved aside by another process")
+            elif (problem := _check(resource, local)) is None:
+                return local
+            else:
+                problems.append(f"{local}: {problem}; {_move_aside(local)}")
     else:
         problems.append(f"{local}: missing")
 
@@ -187,16 +207,51 @@ def fetch(
             return path
         problems.append(f"{path}: {problem}; left untouched")
 
-    if download:
-        for url in resource.urls:
-            try:
-                _download(resource, url, local, opener or _urlopen)
+    if download and resource.urls:
+        with _locked(local.parent):
+            # Another process may have downloaded it while this one waited for the lock.
+            if local.exists() and _check(resource, local) is None:
                 return local
-            except (OSError, ChecksumError, zipfile.BadZipFile, KeyError) as err:
-                problems.append(f"{url}: {err}")
-    else:
+            for url in resource.urls:
+                try:
+                    _download(resource, url, local, opener or _urlopen)
+                    return local
+                except (OSError, ChecksumError, zipfile.BadZipFile, KeyError) as err:
+                    problems.append(f"{url}: {err}")
+    elif not download:
         problems.append("download: skipped ($D2LMINI_OFFLINE is set)")
     raise DataNotFoundError(_not_found_message(resource, root, problems))
+
+
+def _move_aside(path: Path) -> str:
+    """Rename a corrupt file to ``NAME.corrupt``; return what was done, for messages."""
+    aside = path.with_name(path.name + ".corrupt")
+    os.replace(path, aside)
+    message = f"moved it aside to {aside} (not deleted: check it, then delete it)"
+    warnings.warn(f"{path} has the wrong checksum: {message}", stacklevel=3)
+    return message
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (created if need be), shared by all processes.
+
+    A lock on the folder itself, not a lock file, so that nothing is left behind. Where
+    ``fcntl`` is missing (Windows), it only creates the folder: downloads are still atomic
+    (temporary file, then rename), a second process just downloads the file a second time.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _urlopen(url: str) -> IO[bytes]:
@@ -234,6 +289,7 @@ def _not_found_message(resource: Resource, root: Path, problems: list[str]) -> s
         "What to do, any one of:",
         f"  - download it by hand and save it as {root / resource.path}"
         + (f"  (from {resource.urls[0]})" if resource.urls else ""),
+        f"    (its SHA-256 must be {resource.sha256})",
         "  - point $D2LMINI_MIRROR at a folder holding a copy at the same relative path "
         f"({resource.path})",
         "  - point $D2LMINI_DATA at another writable data folder that holds it",
