@@ -6,6 +6,7 @@
 - :mod:`d2lmini.device`: the best device present, and seeding for repeatable runs;
 - :mod:`d2lmini.plot`: figures that look the same in Jupyter, VS Code, scripts and the book;
 - :mod:`d2lmini.train`: the one training loop of every model in the book, and its history.
+- :mod:`d2lmini.checkpoint`: save a training run to one file and resume it exactly.
 
 Chapters import names from the module that defines them (``from d2lmini.data import
 Minibatches``); this top-level package re-exports nothing, so each name has one home.
