@@ -8,6 +8,12 @@ model), on the training batches and on validation data after every epoch. Gradie
 learning-rate schedule stepped per batch, and a hidden state carried across contiguous batches
 are options of the same loop.
 
+The same loop trains on several processes (``torchrun``, :mod:`d2lmini.distributed`): wrap the
+model in ``DistributedDataParallel`` and give each process its shard of every batch
+(:class:`d2lmini.distributed.ShardedBatches`). The running sums of loss, labels and correct
+predictions are then added across processes before they are reported, so every process returns the
+metrics of all the data; only rank 0 shows a progress bar and calls ``on_epoch_end``.
+
 The model never knows the loop, and the loop never draws: pass ``on_epoch_end`` (for example
 :class:`d2lmini.plot.LivePlot`) to watch the curves grow. The loop is kept lean, because a
 reader runs it on a laptop: it adds under 10% to a bare PyTorch loop (``make bench``).
@@ -26,6 +32,8 @@ from typing import Any
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from d2lmini.distributed import all_reduce_sum_, is_main_process
 
 __all__ = ["METRICS", "History", "evaluate", "fit"]
 
@@ -124,6 +132,7 @@ class _Tally:
             self.correct += ((scores.detach().argmax(dim=-1) == labels) & keep).sum()
 
     def results(self, metrics: Sequence[str]) -> dict[str, float]:
+        all_reduce_sum_(self.loss, self.correct, self.labels)  # over processes; none in one
         n = int(self.labels.item())
         if n == 0:
             raise ValueError("the data is empty: the batches held no labels to score")
@@ -254,7 +263,8 @@ def fit(
         device: Where to train; defaults to the device of the model's first parameter.
         progress: Show a progress bar per epoch; by default only in a terminal or Jupyter,
             never when ``$CI`` is set or ``$D2LMINI_PROGRESS=0``.
-        on_epoch_end: Called with the history after each epoch (a live plot, a checkpoint).
+        on_epoch_end: Called with the history after each epoch (a live plot, a checkpoint);
+            under ``torch.distributed``, by rank 0 only.
 
     Returns:
         The :class:`History` of the run: ``"train loss"`` and ``"val loss"``, ``"train acc"``
@@ -271,7 +281,7 @@ def fit(
     _check_metrics(metrics)
     device = _device_of(model, device)
     ignore = _ignore_index(loss_fn)
-    show = _interactive() if progress is None else progress
+    show = (_interactive() if progress is None else progress) and is_main_process()
     params = [p for p in model.parameters() if p.requires_grad]
     history = History()
     for epoch in range(1, epochs + 1):
@@ -317,7 +327,7 @@ def fit(
                 history.record(f"val {name}", value)
         if scheduler is not None:
             history.record("lr", optimizer.param_groups[0]["lr"])
-        if on_epoch_end is not None:
+        if on_epoch_end is not None and is_main_process():
             on_epoch_end(history)
     return history
 

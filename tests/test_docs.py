@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import d2lmini.data
+import d2lmini.distributed
 import d2lmini.text
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -18,7 +19,7 @@ def test_readme_examples() -> None:
     assert result.attempted >= 3 and result.failed == 0
 
 
-@pytest.mark.parametrize("module", [d2lmini.data, d2lmini.text])
+@pytest.mark.parametrize("module", [d2lmini.data, d2lmini.text, d2lmini.distributed])
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted >= 1 and result.failed == 0
