@@ -7,12 +7,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BUILD  := _build
 MATHJAX_VERSION := 3.2.2
-MATHJAX := $(BUILD)/extra/mathjax/tex-chtml.js
+MATHJAX_DIR := $(BUILD)/extra/mathjax
+MATHJAX := $(MATHJAX_DIR)/tex-chtml.js
+# The Python package (import name) that ships MathJax's es5/ files: django-static-mathjax.
+MATHJAX_PACKAGE ?= mathjax
+MATHJAX_CDN := https://cdn.jsdelivr.net/npm/mathjax@$(MATHJAX_VERSION)/es5/tex-chtml.js
 # No progress bars in logs or in the built book.
 export D2LMINI_PROGRESS := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book test test-lib test-notebooks test-scripts test-browser notebooks bench lab clean
+.PHONY: help venv book mathjax test test-lib test-notebooks test-scripts test-browser notebooks bench lab clean
 
 help:
 	@echo "make book          build the HTML book in $(BUILD)/html, executing every chapter"
@@ -48,14 +52,31 @@ book: venv $(MATHJAX)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo "open $(BUILD)/html/index.html"
 
-# MathJax from npm, served with the book so that math renders with no network.
-$(MATHJAX):
-	rm -rf $(BUILD)/npm && mkdir -p $(BUILD)/npm
-	cd $(BUILD)/npm && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
-	tar -xzf $(BUILD)/npm/mathjax-$(MATHJAX_VERSION).tgz -C $(BUILD)/npm
-	rm -rf $(BUILD)/extra/mathjax && mkdir -p $(BUILD)/extra/mathjax
-	cd $(BUILD)/npm/package/es5 && cp -r tex-chtml.js input output ui a11y sre $(CURDIR)/$(BUILD)/extra/mathjax/
-	rm -rf $(BUILD)/npm
+mathjax: $(MATHJAX)
+
+# MathJax, served with the book so that math renders with no network. First choice: the PyPI
+# package django-static-mathjax, pinned in requirements.txt, so no Node is needed; without it,
+# npm; with neither, a one-line loader that takes MathJax from a CDN (math then needs the network,
+# and this says so). Redone when requirements.txt changes.
+$(MATHJAX): $(STAMP)
+	@rm -rf $(MATHJAX_DIR) $(BUILD)/npm && mkdir -p $(MATHJAX_DIR)
+	@es5=$$($(BIN)/python -c "import importlib.util as u, pathlib; s = u.find_spec('$(MATHJAX_PACKAGE)'); \
+	  print(pathlib.Path(s.origin).parent / 'static/mathjax/es5' if s and s.origin else '')" 2>/dev/null); \
+	if [ -n "$$es5" ] && [ -f "$$es5/tex-chtml.js" ]; then \
+	  (cd "$$es5" && cp -r tex-chtml.js input output ui a11y sre $(abspath $(MATHJAX_DIR))/) && \
+	  echo "MathJax $(MATHJAX_VERSION): served with the book, from the Python package django-static-mathjax"; \
+	elif command -v npm >/dev/null; then \
+	  mkdir -p $(BUILD)/npm && (cd $(BUILD)/npm && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null) && \
+	  tar -xzf $(BUILD)/npm/mathjax-$(MATHJAX_VERSION).tgz -C $(BUILD)/npm && \
+	  (cd $(BUILD)/npm/package/es5 && cp -r tex-chtml.js input output ui a11y sre $(abspath $(MATHJAX_DIR))/) && \
+	  rm -rf $(BUILD)/npm && echo "MathJax $(MATHJAX_VERSION): served with the book, from npm"; \
+	else \
+	  printf '%s\n' "// No MathJax package and no npm here: MathJax loads from a CDN (see README)." \
+	    "(function () { var s = document.createElement('script'); s.async = true;" \
+	    "  s.src = '$(MATHJAX_CDN)'; document.head.appendChild(s); })();" > $(MATHJAX); \
+	  echo "notice: neither django-static-mathjax nor npm found: the book loads MathJax from a CDN, so math needs the network"; \
+	fi
+	@test -s $(MATHJAX)
 
 # Every chapter as a plain Python script, with a non-interactive Matplotlib backend: the figures
 # are plain Matplotlib and must not need Jupyter. The hidden checks (remove-cell) run here too.
@@ -86,9 +107,21 @@ notebooks: venv
 bench: venv
 	$(BIN)/python benchmarks/bench_fit.py
 
+# JupyterLab with jupytext (chapters open as notebooks) and jupyterlab-myst (their MyST roles,
+# directives, labels, dropdowns and glossary links render in Markdown cells). Jupyter refuses to
+# run as root, the usual user in containers and cloud notebooks: there it gets --allow-root, and
+# says so. LAB_ARGS passes more options, e.g. `make lab LAB_ARGS="--no-browser --port 8899"`.
+LAB_ARGS ?=
 lab: venv
-	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6
-	JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter $(BIN)/jupyter lab chapters
+	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6 jupyterlab-myst==2.7.0
+	@export JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter; \
+	  $(BIN)/jupyter labextension list 2>&1 | grep -q "jupyterlab-myst.*enabled" \
+	  || $(BIN)/jupyter labextension enable jupyterlab-myst
+	@if [ "$$(id -u)" = 0 ]; then \
+	  echo "make lab: running as root (common in containers): starting JupyterLab with --allow-root"; \
+	  root=--allow-root; \
+	fi; \
+	JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter exec $(BIN)/jupyter lab $$root $(LAB_ARGS) chapters
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache
