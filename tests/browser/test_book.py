@@ -202,3 +202,120 @@ def test_both_colour_modes_are_readable(browser: Browser, site: str, mode: str) 
     assert report.console_errors == []
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{mode}-mode.png"))
+
+
+# The reference pages: bibliography, bilingual glossary, and the links to them from the chapters.
+
+GLOSSARY = "reference/glossary.html"
+BIBLIOGRAPHY = "reference/bibliography.html"
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _ids(path: str) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', (HTML / path).read_text(encoding="utf-8")))
+
+
+def _links_into(target: str) -> list[tuple[str, str]]:
+    """Every ``(page, fragment)`` of a link from any page to ``target``."""
+    found = []
+    for path in PAGES:
+        source = (HTML / path).read_text(encoding="utf-8")
+        for href in re.findall(r'href="([^"#:?]*\.html)#([^"]+)"', source):
+            if ((HTML / path).parent / href[0]).resolve() == (HTML / target).resolve():
+                found.append((path, href[1]))
+    return found
+
+
+def test_bibliography_lists_every_cited_work(browser: Browser, site: str) -> None:
+    page, report = _open(browser, site, BIBLIOGRAPHY)
+    entries = page.eval_on_selector_all(
+        "[role=doc-biblioentry]", "els => els.map(e => e.innerText)"
+    )
+    assert len(entries) >= 20, entries
+    # Labelled like the citations in the text, "Xiao et al., 2017", not "[XRV17]" or "[3]".
+    assert any(e.startswith("[Xiao et al., 2017]") for e in entries), entries[:5]
+    citations = _links_into(BIBLIOGRAPHY)
+    uncited = set(CHAPTERS) - {path for path, _ in citations}
+    assert uncited == set(), f"chapters that cite nothing: {uncited}"
+    targets = _ids(BIBLIOGRAPHY)
+    dangling = [c for c in citations if c[1] not in targets]
+    assert dangling == [], f"citations to no bibliography entry: {dangling}"
+    assert report.console_errors == [] and report.external == []
+    page.context.close()
+
+
+def test_glossary_gives_every_term_chinese_a_definition_and_its_chapter() -> None:
+    source = (HTML / GLOSSARY).read_text(encoding="utf-8")
+    entries = re.findall(r'<dt id="(term-[^"]+)">(.*?)</dt>\s*<dd>(.*?)</dd>', source, re.S)
+    assert len(entries) >= 40, len(entries)
+    for term_id, _, definition in entries:
+        chinese = re.search(r"<strong>(.*?)</strong>", definition)
+        assert chinese and _CJK.search(chinese.group(1)), f"{term_id}: no Chinese name"
+        assert re.search(r'href="\.\./chapters/[^"]+\.html#chap-', definition), (
+            f"{term_id}: no link to the chapter that introduces it"
+        )
+
+
+def test_every_glossary_link_resolves_and_every_term_is_linked() -> None:
+    links = _links_into(GLOSSARY)
+    terms = {i for i in _ids(GLOSSARY) if i.startswith("term-")}
+    dangling = [(page, fragment) for page, fragment in links if fragment not in _ids(GLOSSARY)]
+    assert dangling == [], f"links to no glossary entry: {dangling}"
+    linked = {fragment for page, fragment in links if page != GLOSSARY}
+    assert terms - linked == set(), "terms that no chapter links at their first use"
+
+
+# Draws characters on a canvas in the element's font; a missing glyph draws the same empty box
+# (or nothing) whatever the character, so distinct characters must give distinct pictures.
+_GLYPH_PICTURES = """([selector, chars]) => {
+  const font = getComputedStyle(document.querySelector(selector)).font;
+  const canvas = document.createElement('canvas');
+  canvas.width = 64; canvas.height = 64;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  const picture = (ch) => {
+    ctx.clearRect(0, 0, 64, 64);
+    ctx.font = font.replace(/\\d+(\\.\\d+)?px/, '40px');
+    ctx.fillText(ch, 4, 48);
+    const data = ctx.getImageData(0, 0, 64, 64).data;
+    let h = 0, ink = 0;
+    for (let i = 3; i < data.length; i += 4) { h = (h * 31 + data[i]) >>> 0; ink += data[i] > 0; }
+    return h + ':' + ink;
+  };
+  return {chars: chars.map(picture), missing: picture('\\uFFFF'), font};
+}"""
+
+
+def test_glossary_renders_chinese(browser: Browser, site: str) -> None:
+    page, report = _open(browser, site, GLOSSARY)
+    text = page.inner_text("article")
+    chars = sorted(set(_CJK.findall(text)))
+    assert len(chars) >= 50, chars
+    sample = chars[:: max(1, len(chars) // 20)]
+    result = page.evaluate(_GLYPH_PICTURES, ["dd strong", sample])
+    pictures = result["chars"]
+    assert len(set(pictures)) == len(sample), (
+        f"Chinese characters render as identical boxes in {result['font']!r}: "
+        "install a CJK font (fonts-noto-cjk)"
+    )
+    assert result["missing"] not in pictures, "Chinese characters render as missing-glyph boxes"
+    assert all(int(p.split(":")[1]) > 20 for p in pictures), "Chinese characters draw no ink"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "glossary.png"))
+    assert report.console_errors == []
+    page.context.close()
+
+
+def test_a_term_link_in_a_chapter_opens_its_glossary_entry(browser: Browser, site: str) -> None:
+    page, report = _open(browser, site, "chapters/perceptron.html")
+    assert report.console_errors == []
+    link = page.locator('article a[href$="glossary.html#term-perceptron"]').first
+    link.click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"{GLOSSARY}#term-perceptron"), page.url
+    entry = page.locator("dt#term-perceptron")
+    assert entry.is_visible()
+    box = entry.bounding_box()
+    assert box is not None and 0 <= box["y"] < 900, f"the entry is not scrolled into view: {box}"
+    definition = page.locator("dt#term-perceptron + dd").inner_text()
+    assert "感知机" in definition, definition
+    page.context.close()
