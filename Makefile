@@ -25,7 +25,8 @@ help:
 	@echo "make test-browser  open every page of the built book in Chromium and check it"
 	@echo "make notebooks     write .ipynb files of the chapters to $(BUILD)/notebooks/chapters"
 	@echo "make bench         time d2lmini's training loop against a bare PyTorch loop"
-	@echo "make lab           start JupyterLab, with the chapters opening as notebooks"
+	@echo "make lab           start JupyterLab, with the chapters opening as notebooks, MyST rendered"
+	@echo "make mathjax       put MathJax in $(BUILD)/extra for the book (make book does it)"
 	@echo "make clean         remove everything generated (not .venv or data/)"
 
 venv: $(STAMP)
