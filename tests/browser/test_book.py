@@ -262,7 +262,8 @@ def test_every_glossary_link_resolves_and_every_term_is_linked() -> None:
     dangling = [(page, fragment) for page, fragment in links if fragment not in _ids(GLOSSARY)]
     assert dangling == [], f"links to no glossary entry: {dangling}"
     linked = {fragment for page, fragment in links if page != GLOSSARY}
-    assert terms - linked == set(), "terms that no chapter links at their first use"
+    unlinked = sorted(terms - linked)
+    assert unlinked == [], f"terms that no chapter links at their first use: {unlinked}"
 
 
 # Draws characters on a canvas in the element's font; a missing glyph draws the same empty box
