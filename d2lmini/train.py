@@ -197,7 +197,10 @@ def evaluate(
 
     Returns:
         ``{"loss": ...}`` plus ``"acc"`` and ``"ppl"`` when asked for; the loss is the mean over
-        all labels counted, not a mean of batch means.
+        all labels counted, not a mean of batch means. Under ``torch.distributed`` the sums are
+        added over all processes first, so every process must call it (on its shard, or on all
+        the data: the means are the same); called on rank 0 alone, it waits for the others until
+        the process group's timeout.
     """
     _check_metrics(metrics)
     device = _device_of(model, device)
