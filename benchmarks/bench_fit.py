@@ -22,8 +22,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from d2lmini.data import TIME_MACHINE, Minibatches, load_fashion_mnist, read_text
-from d2lmini.text import ContiguousStreams, Vocab, tokenize
+from d2lmini.data import (
+    TIME_MACHINE,
+    TINY_SHAKESPEARE,
+    Minibatches,
+    load_fashion_mnist,
+    read_text,
+)
+from d2lmini.text import ContiguousStreams, RandomWindows, Vocab, tokenize
 from d2lmini.train import fit
 
 Batches = Iterable[Sequence[torch.Tensor]]
@@ -78,6 +84,42 @@ class _LSTMLanguageModel(nn.Module):
         return self.out(H), state  # (batch, steps, vocab)
 
 
+def _shakespeare_windows(batch_size: int, num_steps: int, num_batches: int) -> Batches:
+    chars = tokenize(read_text(TINY_SHAKESPEARE))
+    ids = torch.tensor(Vocab(chars).encode(chars))
+    return RandomWindows(ids, num_steps, batch_size, num_batches=num_batches)
+
+
+class _GPT(nn.Module):
+    """Chapter 8's GPT: pre-norm blocks of fused causal self-attention and a GELU MLP."""
+
+    def __init__(self, vocab_size: int = 69, block_size: int = 64, d: int = 96,
+                 layers: int = 4, heads: int = 4) -> None:
+        super().__init__()
+        self.heads = heads
+        self.tok = nn.Embedding(vocab_size, d)
+        self.pos = nn.Embedding(block_size, d)
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict({"ln1": nn.LayerNorm(d), "qkv": nn.Linear(d, 3 * d, bias=False),
+                           "proj": nn.Linear(d, d), "ln2": nn.LayerNorm(d),
+                           "mlp": nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(),
+                                                nn.Linear(4 * d, d))})
+            for _ in range(layers))
+        self.ln_f = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab_size)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        B, T = idx.shape
+        X = self.tok(idx) + self.pos(torch.arange(T))  # (batch, steps, d)
+        for b in self.blocks:
+            q, k, v = (t.view(B, T, self.heads, -1).transpose(1, 2)
+                       for t in b["qkv"](b["ln1"](X)).chunk(3, dim=-1))  # (B, heads, T, hd)
+            Y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+            X = X + b["proj"](Y.transpose(1, 2).reshape(X.shape))
+            X = X + b["mlp"](b["ln2"](X))
+        return self.head(self.ln_f(X))  # (batch, steps, vocab)
+
+
 CASES: list[Case] = [
     Case("mlp", "784-256-10 MLP, Fashion-MNIST 60,000 images, batch 256, SGD",
          lambda: _fashion(None, 256), _mlp,
@@ -89,6 +131,10 @@ CASES: list[Case] = [
          lambda: _time_machine(32, 64), _LSTMLanguageModel,
          lambda m: torch.optim.Adam(m.parameters(), lr=3e-3),
          {"metrics": ("perplexity",), "stateful": True, "clip_grad_norm": 1.0}),
+    Case("gpt", "char GPT 4x4x96 (0.47 M), Tiny Shakespeare, 40 batches of 16 x 64, AdamW, clip 1",
+         lambda: _shakespeare_windows(16, 64, 40), _GPT,
+         lambda m: torch.optim.AdamW(m.parameters(), lr=1e-3),
+         {"metrics": (), "clip_grad_norm": 1.0}),
 ]
 
 
