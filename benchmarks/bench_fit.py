@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from d2lmini.data import (
+    FRA_ENG,
     TIME_MACHINE,
     TINY_SHAKESPEARE,
     Minibatches,
@@ -45,6 +46,8 @@ class Case:
     make_model: Callable[[], nn.Module]
     make_optimizer: Callable[[nn.Module], torch.optim.Optimizer]
     fit_options: dict[str, Any] = field(default_factory=dict)
+    #: Builds the loss both loops use (e.g. one that skips padding: ``ignore_index``).
+    make_loss: Callable[[], nn.Module] = nn.CrossEntropyLoss
 
 
 def _fashion(n: int | None, batch_size: int) -> Batches:
@@ -120,6 +123,50 @@ class _GPT(nn.Module):
         return self.head(self.ln_f(X))  # (batch, steps, vocab)
 
 
+_PAD = 1  # d2lmini.text.Vocab puts "<pad>" at id 1
+
+
+def _fra_eng_pairs(n: int, max_len: int = 8) -> Batches:
+    """The first n English-French pairs of at most max_len words, padded to one length."""
+    src, tgt = [], []
+    for line in read_text(FRA_ENG).split("\n"):
+        parts = line.lower().split("\t")
+        if len(parts) == 2:
+            e, f = (tokenize(p, level="word") for p in parts)
+            if len(e) <= max_len and len(f) <= max_len:
+                src.append(e)
+                tgt.append(f)
+                if len(src) == n:
+                    break
+    sv, tv = Vocab(src, min_freq=2), Vocab(tgt, min_freq=2)
+    assert sv.pad == tv.pad == _PAD and len(sv) <= 2000 and len(tv) <= 3000
+
+    def pad(ids: list[int], steps: int) -> list[int]:
+        return ids + [_PAD] * (steps - len(ids))
+
+    S = torch.tensor([pad([*sv.encode(e), sv.eos], max_len + 1) for e in src])
+    T = torch.tensor([pad([tv.bos, *tv.encode(f), tv.eos], max_len + 2) for f in tgt])
+    return Minibatches(S, T[:, :-1], T[:, 1:], batch_size=128)
+
+
+class _Translator(nn.Module):
+    """Chapter 7's translator: embeddings, nn.Transformer (pre-norm), output layer."""
+
+    def __init__(self, src_vocab: int = 2000, tgt_vocab: int = 3000, d: int = 128) -> None:
+        super().__init__()
+        self.src_embed, self.tgt_embed = nn.Embedding(src_vocab, d), nn.Embedding(tgt_vocab, d)
+        self.core = nn.Transformer(d, 4, 2, 2, 256, 0.0, batch_first=True, norm_first=True)
+        self.out = nn.Linear(d, tgt_vocab)
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        causal = nn.Transformer.generate_square_subsequent_mask(tgt_in.shape[1])
+        Y = self.core(self.src_embed(src), self.tgt_embed(tgt_in), tgt_mask=causal,
+                      tgt_is_causal=True, src_key_padding_mask=src == _PAD,
+                      memory_key_padding_mask=src == _PAD)
+        scores: torch.Tensor = self.out(Y)  # (batch, tgt_steps, tgt_vocab)
+        return scores
+
+
 CASES: list[Case] = [
     Case("mlp", "784-256-10 MLP, Fashion-MNIST 60,000 images, batch 256, SGD",
          lambda: _fashion(None, 256), _mlp,
@@ -131,6 +178,12 @@ CASES: list[Case] = [
          lambda: _time_machine(32, 64), _LSTMLanguageModel,
          lambda m: torch.optim.Adam(m.parameters(), lr=3e-3),
          {"metrics": ("perplexity",), "stateful": True, "clip_grad_norm": 1.0}),
+    Case("transformer", "2+2-block Transformer d 128, fra-eng 4,096 short pairs, batch 128, "
+         "AdamW, clip 1, loss without <pad>",
+         lambda: _fra_eng_pairs(4096), _Translator,
+         lambda m: torch.optim.AdamW(m.parameters(), lr=1e-3),
+         {"metrics": (), "clip_grad_norm": 1.0},
+         make_loss=lambda: nn.CrossEntropyLoss(ignore_index=_PAD)),
     Case("gpt", "char GPT 4x4x96 (0.47 M), Tiny Shakespeare, 40 batches of 16 x 64, AdamW, clip 1",
          lambda: _shakespeare_windows(16, 64, 40), _GPT,
          lambda m: torch.optim.AdamW(m.parameters(), lr=1e-3),
@@ -147,7 +200,7 @@ def _detach(state: Any) -> Any:
 def bare_epoch(case: Case, model: nn.Module, batches: Batches,
                opt: torch.optim.Optimizer) -> float:
     """The least a loop must do: forward, loss, backward, (clip,) step, (detach the state)."""
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = case.make_loss()
     stateful = case.fit_options.get("stateful", False)
     clip = case.fit_options.get("clip_grad_norm")
     state = None
@@ -171,7 +224,7 @@ def bare_epoch(case: Case, model: nn.Module, batches: Batches,
 def fit_epoch(case: Case, model: nn.Module, batches: Batches,
               opt: torch.optim.Optimizer) -> float:
     start = time.perf_counter()
-    fit(model, batches, nn.CrossEntropyLoss(), opt, epochs=1, progress=False,
+    fit(model, batches, case.make_loss(), opt, epochs=1, progress=False,
         **case.fit_options)
     return time.perf_counter() - start
 
