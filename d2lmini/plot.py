@@ -27,6 +27,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_decision_boundary",
     "plot_history",
+    "show_heatmaps",
     "show_images",
     "use_svg",
 ]
@@ -137,6 +138,51 @@ def show_images(
             ax.imshow(images[i].detach().cpu().numpy(), cmap="gray_r")
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
+    return fig
+
+
+def show_heatmaps(
+    maps: torch.Tensor,
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int = 8,
+    scale: float = 1.3,
+    symmetric: bool = True,
+) -> Figure:
+    """Show a grid of 2-D arrays (filters, feature maps, attention weights) as heat maps.
+
+    Args:
+        maps: Shape ``(n, h, w)``; each map gets its own colour scale.
+        titles: One short title per map.
+        ncols: Maps per row.
+        scale: Inches per map.
+        symmetric: Centre each map's colour scale on zero, negative blue and positive red
+            (weights, signed responses); otherwise a sequential map from its minimum to its
+            maximum (activations after a ReLU, probabilities).
+    """
+    if maps.ndim != 3:
+        raise ValueError(f"maps must have shape (n, h, w), got {tuple(maps.shape)}")
+    n = len(maps)
+    if n == 0:
+        raise ValueError("show_heatmaps needs at least one map")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {n} maps but {len(titles)} titles")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.15),
+                             squeeze=False, layout="constrained")
+    data = maps.detach().cpu().float().numpy()
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        if symmetric:
+            bound = float(np.abs(data[i]).max()) or 1.0
+            ax.imshow(data[i], cmap="RdBu_r", vmin=-bound, vmax=bound)
+        else:
+            ax.imshow(data[i], cmap="viridis")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
     return fig
 
 

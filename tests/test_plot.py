@@ -13,6 +13,7 @@ from d2lmini.plot import (
     plot_confusion_matrix,
     plot_decision_boundary,
     plot_history,
+    show_heatmaps,
     show_images,
     use_svg,
 )
@@ -43,6 +44,21 @@ def test_show_images_lays_out_a_grid_with_titles() -> None:
     assert [ax.get_title() for ax in axes[:10]] == [str(i) for i in range(10)]
     with pytest.raises(ValueError, match="titles"):
         show_images(torch.rand(3, 28, 28), ["a"])
+
+
+def test_show_heatmaps_centres_signed_maps_on_zero() -> None:
+    maps = torch.tensor([[[1.0, -3.0], [0.5, 2.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    fig = show_heatmaps(maps, ["a", "b"], ncols=3)
+    axes = fig.get_axes()
+    assert len(axes) == 2 and [ax.get_title() for ax in axes] == ["a", "b"]
+    assert axes[0].images[0].get_clim() == (-3.0, 3.0)  # symmetric around zero
+    assert axes[1].images[0].get_clim() == (-1.0, 1.0)  # an all-zero map still draws
+    fig = show_heatmaps(maps.abs(), symmetric=False)
+    assert fig.get_axes()[0].images[0].get_clim() == (0.5, 3.0)
+    with pytest.raises(ValueError, match=r"\(n, h, w\)"):
+        show_heatmaps(torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="titles"):
+        show_heatmaps(maps, ["a"])
 
 
 def test_confusion_matrix_plot_writes_the_counts() -> None:
