@@ -115,7 +115,8 @@ def test_page_loads_cleanly_offline(browser: Browser, site: str, path: str) -> N
     stray = re.findall(r"(?:&lt;|<)(?:matplotlib\.|Axes:|Figure size)|\bText\(\d", source)
     assert stray == [], f"{path}: stray Matplotlib reprs in cell outputs {stray}"
     if re.search(r'class="math[ "]', source):
-        page.wait_for_selector("mjx-container", timeout=20_000)
+        # "attached": the first formula may sit in a collapsed solution, rendered but not visible.
+        page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
         raw = page.evaluate(
             "[...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container'))"
             ".length"
