@@ -106,6 +106,21 @@ def plot_decision_boundary(
     return ax
 
 
+def _grid(
+    n: int, titles: Sequence[str] | None, ncols: int, scale: float, height: float, what: str
+) -> tuple[Figure, np.ndarray]:
+    """A figure of ``n`` panels in rows of ``ncols``, after checking there are panels and titles."""
+    if n == 0:
+        raise ValueError(f"there must be at least one of the {what} to show")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {n} {what} but {len(titles)} titles")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * height),
+                             squeeze=False, layout="constrained")
+    return fig, axes
+
+
 def show_images(
     images: torch.Tensor,
     titles: Sequence[str] | None = None,
@@ -124,14 +139,7 @@ def show_images(
     if images.ndim == 4:
         images = images[:, 0]
     n = len(images)
-    if n == 0:
-        raise ValueError("show_images needs at least one image")
-    if titles is not None and len(titles) != n:
-        raise ValueError(f"got {n} images but {len(titles)} titles")
-    ncols = min(ncols, n)
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.25),
-                             squeeze=False, layout="constrained")
+    fig, axes = _grid(n, titles, ncols, scale, 1.25, "images")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -163,14 +171,7 @@ def show_heatmaps(
     if maps.ndim != 3:
         raise ValueError(f"maps must have shape (n, h, w), got {tuple(maps.shape)}")
     n = len(maps)
-    if n == 0:
-        raise ValueError("show_heatmaps needs at least one map")
-    if titles is not None and len(titles) != n:
-        raise ValueError(f"got {n} maps but {len(titles)} titles")
-    ncols = min(ncols, n)
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.15),
-                             squeeze=False, layout="constrained")
+    fig, axes = _grid(n, titles, ncols, scale, 1.15, "maps")
     data = maps.detach().cpu().float().numpy()
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
