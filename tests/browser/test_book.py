@@ -227,6 +227,22 @@ def _links_into(target: str) -> list[tuple[str, str]]:
     return found
 
 
+def test_every_captioned_figure_holds_an_image_and_a_chapter_number() -> None:
+    """A caption belongs to a picture ("Fig. 2.3"), never to a cell's text output."""
+    numbered = 0
+    for path in CHAPTERS:
+        source = (HTML / path).read_text(encoding="utf-8")
+        for figure in re.findall(r"<figure\b[^>]*>(.*?)</figure>", source, re.S):
+            caption = re.search(r"<figcaption>(.*?)</figcaption>", figure, re.S)
+            if caption is None:
+                continue
+            text = re.sub(r"<[^>]+>", "", caption.group(1)).strip()
+            assert re.search(r"<img\b", figure), f"{path}: caption on no image: {text[:60]}"
+            assert re.match(r"Fig\. \d+\.\d+ ", text), f"{path}: unnumbered caption: {text[:60]}"
+            numbered += 1
+    assert numbered >= 20, numbered
+
+
 def test_bibliography_lists_every_cited_work(browser: Browser, site: str) -> None:
     page, report = _open(browser, site, BIBLIOGRAPHY)
     entries = page.eval_on_selector_all(
