@@ -28,7 +28,10 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "_build" / "screenshots"
 CHAPTER = ROOT / "chapters" / "mlp.md"
-RAW_MYST = ("{ref}`", "{term}`", "{cite", "{py:", "{doc}`", ":::", "```", "(chap-", "{dropdown}")
+# "(chap-mlp)=" is the chapter's label line (a cross-reference shows as "chap-backprop" in Lab).
+RAW_MYST = (
+    "{ref}`", "{term}`", "{cite", "{py:", "{doc}`", ":::", "```", "(chap-mlp)=", "{dropdown}"
+)
 
 
 def _free_port() -> int:
