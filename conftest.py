@@ -18,7 +18,6 @@ import pytest
 
 CHAPTERS = Path(__file__).parent / "chapters"
 BUDGET_SECONDS = 90  # a chapter must run in this long on a 2-core laptop
-BUDGET_EXCEPTIONS = {"chapters/gpt.md": 120}  # the GPT chapter trains the most
 
 _seconds: dict[str, float] = defaultdict(float)
 
@@ -58,7 +57,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     terminalreporter.section("notebook execution time")
     for path, seconds in sorted(_seconds.items()):
-        budget = BUDGET_EXCEPTIONS.get(path, BUDGET_SECONDS)
-        flag = f"  OVER the {budget} s budget" if seconds > budget else ""
+        flag = f"  OVER the {BUDGET_SECONDS} s budget" if seconds > BUDGET_SECONDS else ""
         terminalreporter.write_line(f"{seconds:7.1f} s  {path}{flag}")
     terminalreporter.write_line(f"{sum(_seconds.values()):7.1f} s  in all")
