@@ -17,6 +17,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Circle
 
 if TYPE_CHECKING:
     from d2lmini.train import History
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CLASS_COLORS",
     "LivePlot",
+    "draw_network",
     "plot_confusion_matrix",
     "plot_decision_boundary",
     "plot_history",
@@ -185,6 +187,84 @@ def show_heatmaps(
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
     return fig
+
+
+def draw_network(
+    sizes: Sequence[int],
+    layer_labels: Sequence[str] | None = None,
+    *,
+    unit_labels: Sequence[Sequence[str] | None] | None = None,
+    max_units: int = 8,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw a fully connected network: a column of units per layer, every unit joined to the next.
+
+    A layer wider than ``max_units`` shows its first and last units with a vertical ellipsis
+    between them, so 784 inputs fit on a page; its real width stays in its label.
+
+    Args:
+        sizes: Units per layer, inputs first, e.g. ``(784, 256, 10)``.
+        layer_labels: One caption per layer, written under its column.
+        unit_labels: For each layer, one label per unit (written inside the circles), or
+            ``None`` for a layer without labels; only for layers of at most ``max_units`` units.
+        max_units: The most units drawn in one column (at least 3).
+        ax: Where to draw; a new figure if not given.
+
+    Example: ``draw_network((2, 2, 1), ["input", "hidden", "output"])``.
+    """
+    if len(sizes) < 2 or any(int(n) != n or n < 1 for n in sizes):
+        raise ValueError(f"sizes must be two or more positive whole numbers, got {list(sizes)}")
+    if max_units < 3:
+        raise ValueError(f"max_units must be at least 3, got {max_units}")
+    for name, per_layer in (("layer_labels", layer_labels), ("unit_labels", unit_labels)):
+        if per_layer is not None and len(per_layer) != len(sizes):
+            raise ValueError(
+                f"{name} needs one entry per layer ({len(sizes)}), got {len(per_layer)}"
+            )
+    shown = [n if n <= max_units else max_units - 1 for n in sizes]  # one slot for the ellipsis
+    for i, labels in enumerate(unit_labels or []):
+        if labels is not None and (len(labels) != sizes[i] or sizes[i] > max_units):
+            raise ValueError(
+                f"layer {i} has {sizes[i]} units but {len(labels)} unit labels; "
+                f"label only layers of at most max_units={max_units} units"
+            )
+    tallest = max(min(n, max_units) for n in sizes)
+    dx = max(2.0, tallest / 2.5)  # the distance between columns, in unit spacings
+    ax = _axes(ax, figsize=(0.9 * dx * len(sizes), 0.4 * tallest + 1.0))
+    ys: list[list[float]] = []  # the heights of the drawn units, layer by layer
+    for n, k in zip(sizes, shown, strict=True):
+        slots = min(n, max_units)
+        top = (slots - 1) / 2
+        y = [top - j for j in range(slots)]
+        if n > max_units:  # drop the middle slot: the ellipsis goes there
+            gap = slots // 2
+            y = y[:gap] + y[gap + 1 :]
+        ys.append(y[:k])
+    for i in range(len(sizes) - 1):
+        for y0 in ys[i]:
+            for y1 in ys[i + 1]:
+                ax.plot([i * dx, (i + 1) * dx], [y0, y1], color="0.75", lw=0.6, zorder=1)
+    radius = 0.32
+    for i, (n, y) in enumerate(zip(sizes, ys, strict=True)):
+        for j, yj in enumerate(y):
+            ax.add_patch(
+                Circle((i * dx, yj), radius, facecolor="white", edgecolor=CLASS_COLORS[0], lw=1.2,
+                       zorder=2)
+            )
+            labels = unit_labels[i] if unit_labels is not None else None
+            if labels is not None:
+                ax.text(i * dx, yj, labels[j], ha="center", va="center", fontsize=10, zorder=3)
+        if n > max_units:
+            middle = (max_units - 1) / 2 - max_units // 2
+            ax.text(i * dx, middle, "⋮", ha="center", va="center", fontsize=14, zorder=3)
+        if layer_labels is not None:
+            bottom = -(tallest - 1) / 2 - 0.7
+            ax.text(i * dx, bottom, layer_labels[i], ha="center", va="top", fontsize=9)
+    ax.set_xlim(-0.5 * dx, (len(sizes) - 0.5) * dx)
+    ax.set_ylim(-(tallest - 1) / 2 - 1.5, (tallest - 1) / 2 + 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
 
 
 def plot_confusion_matrix(

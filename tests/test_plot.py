@@ -10,6 +10,7 @@ import torch
 
 from d2lmini.plot import (
     LivePlot,
+    draw_network,
     plot_confusion_matrix,
     plot_decision_boundary,
     plot_history,
@@ -104,3 +105,42 @@ def test_live_plot_prints_outside_jupyter(capsys: pytest.CaptureFixture[str]) ->
 def test_use_svg_is_harmless_in_a_script() -> None:
     use_svg()
     assert plt.rcParams["axes.grid"]
+
+
+def test_draw_network_draws_every_unit_and_every_connection_of_a_small_net() -> None:
+    ax = draw_network((2, 2, 1), ["input", "hidden", "output"],
+                      unit_labels=[["x1", "x2"], ["OR", "AND"], None])
+    assert len(ax.patches) == 5  # one circle per unit
+    assert len(ax.lines) == 2 * 2 + 2 * 1  # fully connected
+    texts = [t.get_text() for t in ax.texts]
+    assert {"x1", "x2", "OR", "AND", "input", "hidden", "output"} <= set(texts)
+    circles = sorted((p.center for p in ax.patches), key=lambda c: (c[0], -c[1]))
+    x = [c[0] for c in circles]
+    assert x[0] == x[1] < x[2] == x[3] < x[4]  # a column per layer
+    assert circles[4][1] == 0.0  # a lone unit sits in the middle
+
+
+def test_draw_network_elides_the_middle_of_a_wide_layer() -> None:
+    ax = draw_network((784, 256, 10), ["784 pixels", "256 hidden", "10 scores"], max_units=8)
+    assert len(ax.patches) == 7 + 7 + 7  # each wide layer: 7 units and an ellipsis
+    assert len(ax.lines) == 7 * 7 + 7 * 7
+    assert [t.get_text() for t in ax.texts].count("⋮") == 3
+    ellipsis_y = [t.get_position()[1] for t in ax.texts if t.get_text() == "⋮"]
+    unit_y = {round(p.center[1], 6) for p in ax.patches}
+    assert not unit_y & {round(y, 6) for y in ellipsis_y}  # the ellipsis takes a unit's place
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(sizes=(3,)), "two or more"),
+        (dict(sizes=(3, 0)), "positive whole"),
+        (dict(sizes=(3, 2), layer_labels=["only one"]), "one entry per layer"),
+        (dict(sizes=(3, 2), unit_labels=[["a", "b"], None]), "layer 0 has 3 units"),
+        (dict(sizes=(20, 2), unit_labels=[[str(i) for i in range(20)], None]), "at most"),
+        (dict(sizes=(3, 2), max_units=2), "max_units"),
+    ],
+)
+def test_draw_network_refuses_what_it_cannot_draw(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        draw_network(**kwargs)
