@@ -221,7 +221,6 @@ def draw_network(
             raise ValueError(
                 f"{name} needs one entry per layer ({len(sizes)}), got {len(per_layer)}"
             )
-    shown = [n if n <= max_units else max_units - 1 for n in sizes]  # one slot for the ellipsis
     for i, labels in enumerate(unit_labels or []):
         if labels is not None and (len(labels) != sizes[i] or sizes[i] > max_units):
             raise ValueError(
@@ -232,26 +231,24 @@ def draw_network(
     dx = max(2.0, tallest / 2.5)  # the distance between columns, in unit spacings
     ax = _axes(ax, figsize=(0.9 * dx * len(sizes), 0.4 * tallest + 1.0))
     ys: list[list[float]] = []  # the heights of the drawn units, layer by layer
-    for n, k in zip(sizes, shown, strict=True):
+    for n in sizes:
         slots = min(n, max_units)
-        top = (slots - 1) / 2
-        y = [top - j for j in range(slots)]
+        y = [(slots - 1) / 2 - j for j in range(slots)]
         if n > max_units:  # drop the middle slot: the ellipsis goes there
-            gap = slots // 2
-            y = y[:gap] + y[gap + 1 :]
-        ys.append(y[:k])
+            del y[slots // 2]
+        ys.append(y)
     for i in range(len(sizes) - 1):
         for y0 in ys[i]:
             for y1 in ys[i + 1]:
                 ax.plot([i * dx, (i + 1) * dx], [y0, y1], color="0.75", lw=0.6, zorder=1)
     radius = 0.32
     for i, (n, y) in enumerate(zip(sizes, ys, strict=True)):
+        labels = unit_labels[i] if unit_labels is not None else None
         for j, yj in enumerate(y):
             ax.add_patch(
                 Circle((i * dx, yj), radius, facecolor="white", edgecolor=CLASS_COLORS[0], lw=1.2,
                        zorder=2)
             )
-            labels = unit_labels[i] if unit_labels is not None else None
             if labels is not None:
                 ax.text(i * dx, yj, labels[j], ha="center", va="center", fontsize=10, zorder=3)
         if n > max_units:
