@@ -40,7 +40,7 @@ $(STAMP): requirements.txt pyproject.toml
 test: test-lib test-notebooks
 
 test-lib: venv
-	$(BIN)/ruff check d2lmini tests benchmarks conftest.py
+	$(BIN)/ruff check d2lmini tests benchmarks conftest.py _ext
 	$(BIN)/mypy
 	$(BIN)/pytest tests --ignore=tests/browser
 

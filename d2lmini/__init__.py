@@ -8,7 +8,8 @@
 - :mod:`d2lmini.train`: the one training loop of every model in the book, and its history;
 - :mod:`d2lmini.distributed`: which process am I, and my shard of every batch, for data
   parallelism with ``torch.distributed``.
-- :mod:`d2lmini.checkpoint`: save a training run to one file and resume it exactly.
+- :mod:`d2lmini.checkpoint`: save a training run to one file and resume it exactly;
+- :mod:`d2lmini.claims`: the text's claims, checked by running and listed for the reader.
 
 Chapters import names from the module that defines them (``from d2lmini.data import
 Minibatches``); this top-level package re-exports nothing, so each name has one home.

@@ -1,0 +1,85 @@
+"""The ``{claim}`KEY``` role: a small ✓ after a sentence, linking to the claim that backs it.
+
+Each chapter ends with the box that :func:`d2lmini.claims.report` draws, "Checked on this page",
+in which every claim is ``<li class="claim" id="claim-KEY">``. A sentence in the prose that such a
+claim backs ends with ``{claim}`KEY```; in the book this renders as a ✓ linking to that line, with
+a tooltip. The link is checked when the page is built: a key that no claim on the page carries
+(a typo, or a claim renamed or dropped) is a warning, so the ``-W`` build fails rather than
+shipping a mark that backs nothing.
+
+``_static/claims.js`` opens the collapsed box when a ✓ is followed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+_KEY = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_CLAIM_ID = re.compile(r'<li class="claim" id="claim-([a-z0-9-]+)"')
+
+
+class claim_mark(nodes.Inline, nodes.TextElement):  # noqa: N801 (docutils names nodes so)
+    """A ✓ linking to ``#claim-KEY``; ``key`` is the attribute."""
+
+
+def _role(name: str, rawtext: str, text: str, lineno: int, inliner: Any,
+          options: dict[str, Any] | None = None,
+          content: list[str] | None = None) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+    key = text.strip()
+    if not _KEY.match(key):
+        message = inliner.reporter.error(
+            f"{{claim}}`{key}`: a claim key is lower-case words joined by '-', as given to "
+            "d2lmini.claims.check(key=...)", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    node = claim_mark(rawtext, "✓", key=key)
+    node.line = lineno
+    return [node], []
+
+
+def _visit_html(self: Any, node: claim_mark) -> None:
+    self.body.append(
+        f'<a class="claim-ref" href="#claim-{node["key"]}" title="Checked when this page was '
+        f'built: see its line in &quot;Checked on this page&quot; at the end">'
+    )
+
+
+def _depart_html(self: Any, node: claim_mark) -> None:
+    self.body.append("</a>")
+
+
+def _visit_text(self: Any, node: claim_mark) -> None:
+    raise nodes.SkipNode  # other builders (text, gettext, LaTeX): the mark is decoration
+
+
+def _check_keys(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    marks = list(doctree.findall(claim_mark))
+    if not marks:
+        return
+    ids = set()
+    for raw in doctree.findall(nodes.raw):
+        ids.update(_CLAIM_ID.findall(raw.astext()))
+    for mark in marks:
+        if mark["key"] not in ids:
+            logger.warning(
+                f"{{claim}}`{mark['key']}` links to no claim on this page (its claims: "
+                f"{', '.join(sorted(ids)) or 'none: does the page end with report()?'})",
+                location=mark,
+            )
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_node(claim_mark, html=(_visit_html, _depart_html),
+                 latex=(_visit_text, None), text=(_visit_text, None),
+                 man=(_visit_text, None), texinfo=(_visit_text, None))
+    app.add_role("claim", _role)
+    app.connect("doctree-resolved", _check_keys)
+    app.add_css_file("claims.css")
+    app.add_js_file("claims.js")
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
