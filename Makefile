@@ -16,12 +16,13 @@ MATHJAX_CDN := https://cdn.jsdelivr.net/npm/mathjax@$(MATHJAX_VERSION)/es5/tex-c
 export D2LMINI_PROGRESS := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book mathjax test test-lib test-notebooks test-scripts test-browser notebooks bench lab clean
+.PHONY: help venv book mathjax test test-lib test-notebooks test-scripts test-latest test-browser notebooks bench lab clean
 
 help:
 	@echo "make book          build the HTML book in $(BUILD)/html, executing every chapter"
 	@echo "make test          lint, type-check and unit-test d2lmini, then run every chapter under nbval"
 	@echo "make test-scripts  run every chapter as a plain Python script, without Jupyter"
+	@echo "make test-latest   the library tests and every chapter at the newest releases (needs PyPI)"
 	@echo "make test-browser  open every page of the built book in Chromium and check it"
 	@echo "make notebooks     write .ipynb files of the chapters to $(BUILD)/notebooks/chapters"
 	@echo "make bench         time d2lmini's training loop against a bare PyTorch loop"
@@ -91,6 +92,22 @@ test-scripts: venv
 	    || { echo "$$f failed as a script (its output: $(BUILD)/scripts/$$name.log)"; exit 1; }; \
 	  printf '%5d s  %s as a script\n' $$(( $$(date +%s) - start )) $$f; \
 	done
+
+# The newest releases that pyproject.toml's loose bounds allow, as `pip install` gives them to a Colab
+# or laptop reader, instead of requirements.txt's pins: a fresh virtual environment each time, then
+# the library tests and every chapter under nbval. Not part of `make test` or CI: it needs the
+# package registry, and its result changes as new releases come out (README, "Newest releases").
+LATEST_VENV := $(BUILD)/venv-latest
+test-latest:
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[test,book]"
+	@$(LATEST_VENV)/bin/python -c "import importlib.metadata as m; print('newest releases:', \
+	  ', '.join(f'{p} {m.version(p)}' for p in ('torch', 'torchvision', 'numpy', 'matplotlib', \
+	  'sacrebleu', 'jupytext', 'nbval', 'ipykernel', 'pytest')))"
+	$(LATEST_VENV)/bin/pytest tests --ignore=tests/browser
+	$(LATEST_VENV)/bin/pytest --nbval-lax --nbval-current-env chapters
 
 test-browser: venv
 	@test -f $(BUILD)/html/index.html || { echo "build the book first: make book"; exit 1; }

@@ -29,7 +29,7 @@ _KEY_ARG = re.compile(r"""\bkey\s*=\s*["']([a-z0-9-]+)["']""")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
 _REFERENCE = re.compile(
     r"\b(?:Fig\.|Figs\.|Figure|Table|[Cc]hapters?|[Ee]xercises?|[Ss]ections?|§|[Ee]quation|"
-    r"[Ee]q\.)\s*\(?\d+(?:\.\d+)*(?:\s*(?:and|,|-|–|to)\s*\d+(?:\.\d+)*)*"
+    r"[Ee]q\.)\s*\(?\d+(?:\.\d+)*(?:\s*(?:and|,|-|\u2013|to)\s*\d+(?:\.\d+)*)*"
 )
 
 

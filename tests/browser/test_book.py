@@ -337,3 +337,35 @@ def test_a_term_link_in_a_chapter_opens_its_glossary_entry(browser: Browser, sit
     definition = page.locator("dt#term-perceptron + dd").inner_text()
     assert "感知机" in definition, definition
     page.context.close()
+
+
+# The claims each chapter checks (d2lmini.claims.report) and the prose marks that link to them.
+
+
+def test_every_chapter_shows_the_claims_it_checked(browser: Browser, site: str) -> None:
+    marked = 0
+    for path in CHAPTERS:
+        page, report = _open(browser, site, path)
+        boxes = page.locator("article details.checked-claims")
+        assert boxes.count() == 1, f"{path}: {boxes.count()} 'Checked on this page' boxes"
+        box = boxes.first
+        assert box.get_attribute("open") is None, f"{path}: the box should start collapsed"
+        statuses = box.locator("li.claim").evaluate_all("els => els.map(e => e.dataset.status)")
+        assert statuses, f"{path}: the box lists no claim"
+        assert set(statuses) == {"passed"}, f"{path}: claims that failed in the build: {statuses}"
+        summary = box.locator("summary").inner_text()
+        assert summary == f"Checked on this page ({len(statuses)})", (path, summary)
+        ids = set(box.locator("li.claim").evaluate_all("els => els.map(e => e.id)"))
+        marks = page.locator("article a.claim-ref")
+        targets = marks.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+        dangling = [t for t in targets if t.lstrip("#") not in ids]
+        assert dangling == [], f"{path}: marks that link to no claim: {dangling}"
+        if targets:
+            marked += 1
+            marks.first.click()  # following a mark opens the box at its claim
+            line = page.locator(f"[id='{targets[0].lstrip('#')}']")
+            line.wait_for(state="visible", timeout=5_000)
+            assert box.get_attribute("open") is not None, f"{path}: the mark did not open the box"
+        assert report.console_errors == [], f"{path}: {report.console_errors}"
+        page.context.close()
+    assert marked == len(CHAPTERS), "every chapter marks at least one sentence as checked"
