@@ -1,9 +1,13 @@
 """Run the chapters, which are MyST Markdown notebooks, under nbval.
 
 nbval collects only ``.ipynb`` files. With ``--nbval`` or ``--nbval-lax``, this hook hands it
-each ``chapters/*.md`` read through jupytext, so nothing is converted or written to disk, and
-the kernel runs in the chapter's own folder, as it does in the book build. After the run, a
-table gives each notebook's execution time, so that growth shows up in every CI log.
+each ``chapters/*.md`` read as myst-nb reads it for the book, so nothing is converted or written
+to disk, and the kernel runs in the chapter's own folder, as it does in the book build. After the
+run, a table gives each notebook's execution time, so that growth shows up in every CI log.
+
+A chapter whose every cell passed is stored, outputs and all, in the book's execution cache
+(``_ext/execution_cache.py``): the book and the PDF render that run instead of executing the
+chapter a second time.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from unittest import mock
 
 import pytest
 
-CHAPTERS = Path(__file__).parent / "chapters"
+ROOT = Path(__file__).parent
+CHAPTERS = ROOT / "chapters"
 BUDGET_SECONDS = 90  # a chapter must run in this long on a 2-core laptop
 
 _seconds: dict[str, float] = defaultdict(float)
@@ -32,18 +37,52 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         return None
     if file_path.parent != CHAPTERS:
         return None
-    import jupytext
     from nbval.plugin import IPyNbFile
 
     class MystNotebook(IPyNbFile):  # type: ignore[misc]
         def collect(self) -> Iterator[Any]:
             import nbval.plugin
 
+            self.cells_passed = 0
+            self.seconds = 0.0
             with mock.patch.object(nbval.plugin.nbformat, "read",
-                                   lambda path, as_version: jupytext.read(path)):
+                                   lambda path, as_version: _cache().read_chapter(Path(path))):
                 yield from super().collect()
 
+        def teardown(self) -> None:
+            super().teardown()
+            code_cells = [c for c in self.nb.cells if c.cell_type == "code"]
+            if _cache().storing_enabled() and self.cells_passed == len(code_cells):
+                _cache().store(self.path, self.nb, self.seconds)
+
     return MystNotebook.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+
+
+def _cache() -> Any:
+    import sys
+
+    if str(ROOT / "_ext") not in sys.path:
+        sys.path.insert(0, str(ROOT / "_ext"))
+    import execution_cache
+
+    return execution_cache
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _nbval_active(session.config) and _cache().storing_enabled():
+        _cache().prepare()  # outputs made with another d2lmini or other versions are dropped
+
+
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    """Keep each passing cell's outputs in its notebook, for the execution cache."""
+    notebook = item.parent
+    if call.when != "call" or not hasattr(notebook, "cells_passed"):
+        return
+    if call.excinfo is None and notebook.cells_passed == item.cell_num:
+        notebook.cells_passed += 1
+        item.cell.outputs = item.test_outputs
+        item.cell.execution_count = notebook.cells_passed
+        notebook.seconds += call.duration
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -1,0 +1,112 @@
+"""Execute every chapter once; render every edition from that one execution.
+
+``make test`` runs each chapter under nbval (``conftest.py``). When every cell of a chapter passes,
+the executed notebook, outputs and all, is stored in the book's jupyter-cache
+(``_build/.jupyter_cache``), keyed as myst-nb keys it: by the chapter's code cells. The book
+(``execute_notebooks: cache``), the single-page build behind the PDF and any later edition then
+render those outputs instead of executing the chapter again; a chapter whose code changed has no
+entry and is executed by the build.
+
+A change that is *not* in the chapter's code cells would leave the cache stale: the helper package
+``d2lmini``, the pinned versions, the Python. So the cache carries a stamp, a hash of all of them
+(:func:`inputs_key`); when the stamp differs, :func:`prepare` empties the cache before anything is
+read from it or written to it, and every chapter executes again. Both the nbval session and the
+Sphinx build call it.
+
+Set ``D2LMINI_EXECUTION_CACHE=0`` to keep a test run from storing its notebooks (``make
+test-latest`` does: its newest releases are not what the book is built with).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "_build" / ".jupyter_cache"
+STAMP_NAME = "d2lmini-inputs.sha256"
+# The book's Markdown extensions (_config.yml: parse.myst_enable_extensions): the notebook must be
+# read exactly as myst-nb reads it, or its cache key would differ.
+MYST_EXTENSIONS = ("amsmath", "colon_fence", "deflist", "dollarmath", "substitution")
+_PACKAGES = ("torch", "numpy", "matplotlib", "sacrebleu", "ipykernel", "myst-nb")
+
+
+def storing_enabled() -> bool:
+    """Whether test runs store their executed notebooks (``D2LMINI_EXECUTION_CACHE``)."""
+    return os.environ.get("D2LMINI_EXECUTION_CACHE", "1") not in ("0", "off", "no", "false")
+
+
+def inputs_key() -> str:
+    """A hash of what the chapters' outputs depend on beyond their own code cells."""
+    digest = hashlib.sha256()
+    files = [*sorted((ROOT / "d2lmini").glob("*.py")), ROOT / "requirements.txt"]
+    for path in files:
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    digest.update(sys.version.encode())
+    for package in _PACKAGES:
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{package}=={version}".encode())
+    return digest.hexdigest()
+
+
+def prepare(cache: Path = CACHE) -> bool:
+    """Empty ``cache`` if it was filled with other inputs than today's; return whether it was."""
+    stamp = cache / STAMP_NAME
+    key = inputs_key()
+    if stamp.is_file() and stamp.read_text().strip() == key:
+        return False
+    stale = cache.exists()
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key + "\n")
+    return stale
+
+
+def read_chapter(path: Path) -> Any:
+    """The chapter as myst-nb reads it for the book (the same cells, so the same cache key)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    config = MdParserConfig(enable_extensions=set(MYST_EXTENSIONS))
+    return read_myst_markdown_notebook(path.read_text(encoding="utf-8"), config=config,
+                                       add_source_map=True, path=str(path))
+
+
+def store(path: Path, notebook: Any, seconds: float, cache: Path = CACHE) -> None:
+    """Cache a notebook whose every code cell ran and passed, for the book to render."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    get_cache(str(cache)).cache_notebook_bundle(
+        CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
+        check_validity=True,  # execution counts 1, 2, ...: every cell ran, in order
+        overwrite=True,
+    )
+
+
+def _builder_inited(app: Any) -> None:
+    from sphinx.util import logging
+
+    path = app.config.nb_execution_cache_path
+    cache = Path(path) if path else Path(app.srcdir) / "_build" / ".jupyter_cache"
+    if not cache.is_absolute():
+        cache = Path(app.srcdir) / cache
+    if prepare(cache):
+        logging.getLogger(__name__).info(
+            "d2lmini, the pinned versions or Python changed since the chapters were last "
+            "executed: the execution cache was emptied, every chapter executes again"
+        )
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.connect("builder-inited", _builder_inited, priority=100)  # before myst-nb reads a page
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
