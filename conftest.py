@@ -46,7 +46,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
             self.cells_passed = 0
             self.seconds = 0.0
             with mock.patch.object(nbval.plugin.nbformat, "read",
-                                   lambda path, as_version: _cache().read_chapter(Path(path))):
+                                   lambda path, as_version: _read(Path(path))):
                 yield from super().collect()
 
         def teardown(self) -> None:
@@ -56,6 +56,16 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
                 _cache().store(self.path, self.nb, self.seconds)
 
     return MystNotebook.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+
+
+def _read(path: Path) -> Any:
+    """The chapter as the book reads it, so that its run can be cached for the book; where
+    nothing is cached (``make test-latest``, without the book's tools), as jupytext reads it."""
+    if _cache().storing_enabled():
+        return _cache().read_chapter(path)
+    import jupytext
+
+    return jupytext.read(path)
 
 
 def _cache() -> Any:

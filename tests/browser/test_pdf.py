@@ -1,0 +1,87 @@
+"""The PDF of the whole book (`make pdf`), read back as text with poppler's pdftotext.
+
+Run after `make book` (which builds the PDF too) with `make test-browser`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PDF = ROOT / "_build" / "pdf" / "book.pdf"
+HTML = ROOT / "_build" / "html"
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _titles() -> list[str]:
+    """The title (first heading) of every page in the table of contents."""
+    files = re.findall(r"file: (\S+)", (ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    titles = []
+    for name in files:
+        text = (ROOT / f"{name}.md").read_text(encoding="utf-8")
+        titles.append(re.search(r"^# (.+)$", text, re.M).group(1))  # type: ignore[union-attr]
+    return titles
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    if not PDF.is_file():
+        pytest.fail(f"no {PDF.relative_to(ROOT)}: run `make pdf` (or `make book`) first")
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext not found: install Debian's poppler-utils")
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(PDF), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    return out
+
+
+def _flat(s: str) -> str:
+    return " ".join(re.sub(r"[`*]", "", s).split()).lower()
+
+
+def test_the_pdf_has_the_pages_of_a_book() -> None:
+    info = subprocess.run(["pdfinfo", str(PDF)], capture_output=True, text=True,
+                          check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
+    print(f"{PDF.name}: {pages} pages, {PDF.stat().st_size / 1e6:.1f} MB")
+    assert pages >= 15 * len(_titles()) // 2, pages  # the chapters run to dozens of pages each
+
+
+def test_every_chapter_title_is_in_the_pdf(text: str) -> None:
+    flat = _flat(text)
+    missing = [t for t in _titles() if _flat(re.sub(r"\{[^}]+\}`([^`]*)`", r"\1", t)) not in flat]
+    assert missing == [], f"titles not found in the PDF: {missing}"
+
+
+def test_no_formula_is_left_as_raw_tex(text: str) -> None:
+    raw = [m for m in re.findall(r".{0,30}(?:\\\(|\\\[|\\frac|\$\$|\\begin\{).{0,30}", text)]
+    assert raw == [], f"raw TeX in the PDF: {raw[:5]}"
+
+
+def test_the_solutions_and_the_claim_boxes_are_printed(text: str) -> None:
+    flat = _flat(text)
+    assert "the count depends on the order, but the theorem holds for every order" in flat
+    assert flat.count("checked on this page") >= 10
+
+
+def test_the_glossary_chinese_is_in_the_pdf(text: str) -> None:
+    glossary = (ROOT / "reference" / "glossary.md").read_text(encoding="utf-8")
+    names = set(re.findall(r"\*\*([^*]*[\u3400-\u9fff][^*]*)\*\*", glossary))
+    assert len(names) >= 40, len(names)
+    flat = text.replace("\n", "").replace(" ", "")
+    missing = sorted(n for n in names if n.replace(" ", "") not in flat)
+    assert missing == [], f"glossary terms whose Chinese is not in the PDF: {missing[:10]}"
+
+
+def test_every_page_links_the_pdf() -> None:
+    assert (HTML / "book.pdf").is_file(), "make book copies the PDF beside index.html"
+    pages = [p for p in HTML.rglob("*.html") if not p.relative_to(HTML).parts[0].startswith(
+        ("_", "mathjax")) and p.name not in ("genindex.html", "search.html", "py-modindex.html")]
+    for page in pages:
+        hrefs = re.findall(r'href="([^"]*book\.pdf)"', page.read_text(encoding="utf-8"))
+        assert hrefs, f"{page.relative_to(HTML)}: no link to the whole book's PDF"
+        assert (page.parent / hrefs[0]).resolve() == (HTML / "book.pdf").resolve(), hrefs
