@@ -100,13 +100,22 @@ def _builder_inited(app: Any) -> None:
     cache = Path(path) if path else Path(app.srcdir) / "_build" / ".jupyter_cache"
     if not cache.is_absolute():
         cache = Path(app.srcdir) / cache
-    if prepare(cache):
+    app.env.d2lmini_cache_emptied = prepare(cache)
+    if app.env.d2lmini_cache_emptied:
         logging.getLogger(__name__).info(
             "d2lmini, the pinned versions or Python changed since the chapters were last "
             "executed: the execution cache was emptied, every chapter executes again"
         )
 
 
+def _outdated(app: Any, env: Any, added: set[str], changed: set[str],
+              removed: set[str]) -> list[str]:
+    """After the cache was emptied, read every page again, changed or not: an incremental build
+    would otherwise keep the outputs it rendered from the stale runs."""
+    return sorted(env.found_docs) if getattr(env, "d2lmini_cache_emptied", False) else []
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", _builder_inited, priority=100)  # before myst-nb reads a page
+    app.connect("env-get-outdated", _outdated)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
