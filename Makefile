@@ -118,7 +118,7 @@ test-latest:
 	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[test,book]"
 	@$(LATEST_VENV)/bin/python -c "import importlib.metadata as m; print('newest releases:', \
-	  ', '.join(f'{p} {m.version(p)}' for p in ('torch', 'torchvision', 'numpy', 'matplotlib', \
+	  ', '.join(f'{p} {m.version(p)}' for p in ('torch', 'numpy', 'matplotlib', \
 	  'sacrebleu', 'jupytext', 'nbval', 'ipykernel', 'pytest')))"
 	@# Not the tests of the book's own build (Jupyter Book, pinned below 2), which no reader installs.
 	$(LATEST_VENV)/bin/pytest tests --ignore=tests/browser --ignore=tests/test_execution_cache.py
