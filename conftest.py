@@ -90,9 +90,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     if call.excinfo is None and notebook.cells_passed == item.cell_num:
         notebook.cells_passed += 1
-        item.cell.outputs = item.test_outputs
+        item.cell.outputs = _as_jupyter_shows(item.cell.source, item.test_outputs,
+                                              notebook.cells_passed)
         item.cell.execution_count = notebook.cells_passed
         notebook.seconds += call.duration
+
+
+def _as_jupyter_shows(source: str, outputs: list[Any], count: int) -> list[Any]:
+    """The outputs as Jupyter (and the book's own execution) records them. nbval runs a cell
+    without storing it in IPython's history, where IPython looks for a final ';' to hide the
+    cell's value, so its runs keep the value (``<matplotlib.legend.Legend at 0x...>``) that a
+    trailing ';' hides: drop it here, and number the value's output as its cell."""
+    from IPython.core.displayhook import DisplayHook
+
+    quiet = DisplayHook.semicolon_at_end_of_expression(source)
+    kept = [o for o in outputs if not (quiet and o.get("output_type") == "execute_result")]
+    for output in kept:
+        if output.get("output_type") == "execute_result":
+            output["execution_count"] = count
+    return kept
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
