@@ -40,6 +40,7 @@ def text() -> str:
 
 
 def _flat(s: str) -> str:
+    s = s.replace("\u2019", "'").replace("\u2018", "'")
     return " ".join(re.sub(r"[`*]", "", s).split()).lower()
 
 
