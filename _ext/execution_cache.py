@@ -115,7 +115,34 @@ def _outdated(app: Any, env: Any, added: set[str], changed: set[str],
     return sorted(env.found_docs) if getattr(env, "d2lmini_cache_emptied", False) else []
 
 
+def _write_cached_notebooks(app: Any, exception: Exception | None) -> None:
+    """myst-nb (1.4) writes the downloadable .ipynb of a page rendered from the cache without
+    its outputs (it saves the notebook it read, not the one merged with the cached run): write
+    the merged one over it, in the executed-notebook folder and in the HTML's _sources."""
+    if exception is not None:
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+
+    path = app.config.nb_execution_cache_path
+    cache = Path(path) if path else Path(app.srcdir) / "_build" / ".jupyter_cache"
+    if not cache.is_absolute():
+        cache = Path(app.srcdir) / cache
+    outdir = Path(app.outdir)
+    for chapter in sorted((Path(app.srcdir) / "chapters").glob("*.md")):
+        try:
+            _, merged = get_cache(str(cache)).merge_match_into_notebook(read_chapter(chapter))
+        except KeyError:
+            continue  # not in the cache: executed by this build, written with its outputs
+        text = nbformat.writes(merged)
+        for target in (outdir / "_sources" / "chapters" / f"{chapter.stem}.ipynb",
+                       outdir.parent / "jupyter_execute" / "chapters" / f"{chapter.stem}.ipynb"):
+            if target.is_file():
+                target.write_text(text, encoding="utf-8")
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", _builder_inited, priority=100)  # before myst-nb reads a page
     app.connect("env-get-outdated", _outdated)
+    app.connect("build-finished", _write_cached_notebooks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
