@@ -93,13 +93,17 @@ def store(path: Path, notebook: Any, seconds: float, cache: Path = CACHE) -> Non
     )
 
 
+def _cache_of(app: Any) -> Path:
+    """The cache the book reads (_config.yml: execute.cache), relative to the book's folder."""
+    path = app.config.nb_execution_cache_path
+    cache = Path(path) if path else Path("_build") / ".jupyter_cache"
+    return cache if cache.is_absolute() else Path(app.srcdir) / cache
+
+
 def _builder_inited(app: Any) -> None:
     from sphinx.util import logging
 
-    path = app.config.nb_execution_cache_path
-    cache = Path(path) if path else Path(app.srcdir) / "_build" / ".jupyter_cache"
-    if not cache.is_absolute():
-        cache = Path(app.srcdir) / cache
+    cache = _cache_of(app)
     app.env.d2lmini_cache_emptied = prepare(cache)
     if app.env.d2lmini_cache_emptied:
         logging.getLogger(__name__).info(
@@ -124,10 +128,7 @@ def _write_cached_notebooks(app: Any, exception: Exception | None) -> None:
     import nbformat
     from jupyter_cache import get_cache
 
-    path = app.config.nb_execution_cache_path
-    cache = Path(path) if path else Path(app.srcdir) / "_build" / ".jupyter_cache"
-    if not cache.is_absolute():
-        cache = Path(app.srcdir) / cache
+    cache = _cache_of(app)
     outdir = Path(app.outdir)
     for chapter in sorted((Path(app.srcdir) / "chapters").glob("*.md")):
         try:
