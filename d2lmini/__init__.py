@@ -10,6 +10,7 @@
   parallelism with ``torch.distributed``.
 - :mod:`d2lmini.checkpoint`: save a training run to one file and resume it exactly;
 - :mod:`d2lmini.claims`: the text's claims, checked by running and listed for the reader.
+- :mod:`d2lmini.explore`: explorable figures, a slider over precomputed frames, no kernel needed.
 
 Chapters import names from the module that defines them (``from d2lmini.data import
 Minibatches``); this top-level package re-exports nothing, so each name has one home.

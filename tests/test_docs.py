@@ -9,6 +9,7 @@ import pytest
 
 import d2lmini.data
 import d2lmini.distributed
+import d2lmini.explore
 import d2lmini.text
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -19,7 +20,9 @@ def test_readme_examples() -> None:
     assert result.attempted >= 3 and result.failed == 0
 
 
-@pytest.mark.parametrize("module", [d2lmini.data, d2lmini.text, d2lmini.distributed])
+@pytest.mark.parametrize("module", [
+    d2lmini.data, d2lmini.text, d2lmini.distributed, d2lmini.explore,
+])
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted >= 1 and result.failed == 0
