@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -119,3 +121,57 @@ def test_make_lab_opens_a_chapter_with_its_myst_rendered(lab: tuple[str, Path]) 
     assert not any(raw.values()), f"MyST syntax left as raw text: {raw}"
     assert details == dropdowns, f"{details} rendered dropdowns, the chapter has {dropdowns}"
     assert hashlib.sha256(CHAPTER.read_bytes()).hexdigest() == before, "opening changed the chapter"
+
+
+EXPLORABLE_CELL = '''from d2lmini.explore import explorable
+
+def draw(fig, rate):
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, rate])
+    ax.set_ylim(0, 3)
+    return f"slope {rate}"
+
+explorable(draw, [0.5, 1.0, 2.0, 3.0], name="slope", play=True)
+'''
+
+
+def test_an_explorable_runs_in_lab(lab: tuple[str, Path]) -> None:
+    """A reader runs a cell that makes an explorable: its slider works in JupyterLab too."""
+    url, _ = lab
+    name = "_explorable_check.ipynb"
+    notebook = CHAPTER.parent / name  # the Lab's root folder is chapters/
+    notebook.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                   "source": EXPLORABLE_CELL}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}), encoding="utf-8")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                        args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url + f"lab/tree/{name}?reset", wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                                   timeout=120_000)
+            page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").first.click()
+            page.keyboard.press("Shift+Enter")
+            figure = page.locator(".jp-OutputArea figure.explorable")
+            figure.wait_for(timeout=120_000)
+            label = figure.locator(".explorable-label")
+            assert label.inner_text() == "slope 0.5"
+            image = figure.locator("img.explorable-frame")
+            first = image.get_attribute("src")
+            figure.locator("input.explorable-slider").focus()
+            page.keyboard.press("ArrowRight")
+            assert label.inner_text() == "slope 1.0", "the slider's script did not run in Lab"
+            assert image.get_attribute("src") != first
+            page.keyboard.press("End")
+            assert label.inner_text() == "slope 3.0"
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            figure.screenshot(path=str(SHOTS / "lab-explorable.png"))
+            browser.close()
+    finally:
+        notebook.unlink(missing_ok=True)
+        shutil.rmtree(CHAPTER.parent / ".ipynb_checkpoints", ignore_errors=True)

@@ -5,6 +5,7 @@ Run after `make book` (which builds the PDF too) with `make test-browser`.
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -87,3 +88,16 @@ def test_every_page_links_the_pdf() -> None:
         hrefs = re.findall(r'href="([^"]*book\.pdf)"', page.read_text(encoding="utf-8"))
         assert hrefs, f"{page.relative_to(HTML)}: no link to the whole book's PDF"
         assert (page.parent / hrefs[0]).resolve() == (HTML / "book.pdf").resolve(), hrefs
+
+
+def test_every_explorable_prints_its_default_frame_and_label(text: str) -> None:
+    # The PDF is printed from the single-page build; print.css hides the sliders.
+    single = (ROOT / "_build" / "singlehtml" / "index.html").read_text(encoding="utf-8")
+    labels = re.findall(r'<output class="explorable-label"[^>]*>(.*?)</output>', single, re.S)
+    assert len(labels) >= 9, f"{len(labels)} explorables in the single-page build"
+    flat = _flat(text)
+    missing = [label for label in labels if _flat(html.unescape(label)) not in flat]
+    assert missing == [], f"explorables whose label is not printed: {missing}"
+    images = subprocess.run(["pdfimages", "-list", str(PDF)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()[2:]
+    assert len(images) >= len(labels), f"{len(images)} images in the PDF"
