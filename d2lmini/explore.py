@@ -55,26 +55,25 @@ class ExplorableTooLargeError(ValueError):
 
 @dataclass(frozen=True)
 class Explorable:
-    """Precomputed frames with a slider over them; shows itself in Jupyter and the book.
+    """Precomputed frames with a slider over them; shows itself in Jupyter and the book."""
 
-    Attributes:
-        name: what the slider moves, as the reader should read it ("learning rate").
-        labels: one text per frame: the value and what was measured there.
-        frames: the PNG bytes of every frame, in slider order.
-        default: the index of the frame shown first, and in print.
-        play: whether there is a play button (the parameter is time).
-        interval_ms: milliseconds per frame when playing.
-        alt: a description of the figure for readers who cannot see it.
-    """
-
+    #: What the slider moves, as the reader should read it ("learning rate").
     name: str
+    #: One text per frame: the value and what was measured there.
     labels: list[str]
+    #: The PNG bytes of every frame, in slider order.
     frames: list[bytes]
+    #: The index of the frame shown first, and in print.
     default: int
+    #: Whether there is a play button (the parameter is time).
     play: bool
+    #: Milliseconds per frame when playing.
     interval_ms: int
+    #: A description of the figure for readers who cannot see it.
     alt: str
+    #: The width of every frame, in pixels.
     width: int
+    #: The height of every frame, in pixels.
     height: int
 
     @cached_property
