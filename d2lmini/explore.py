@@ -264,6 +264,24 @@ _SCRIPT = """(function () {
     button.setAttribute("aria-label", "Play");
   }
   slider.addEventListener("input", function () { stop(); show(Number(slider.value)); });
+  // The keys, handled here rather than left to the browser: JupyterLab takes the arrow keys for
+  // itself, so they would not move a slider in a notebook's output.
+  var steps = {ArrowRight: 1, ArrowUp: 1, PageUp: 1, ArrowLeft: -1, ArrowDown: -1, PageDown: -1};
+  slider.addEventListener("keydown", function (event) {
+    var last = data.labels.length - 1, to = null;
+    if (Object.prototype.hasOwnProperty.call(steps, event.key)) {
+      to = Number(slider.value) + steps[event.key];
+    } else if (event.key === "Home") {
+      to = 0;
+    } else if (event.key === "End") {
+      to = last;
+    }
+    if (to === null) return;
+    event.preventDefault();
+    event.stopPropagation();
+    stop();
+    show(Math.max(0, Math.min(last, to)));
+  });
   if (!button) return;
   button.addEventListener("click", function () {
     if (timer !== null) { stop(); return; }
