@@ -344,7 +344,8 @@ def test_a_term_link_in_a_chapter_opens_its_glossary_entry(browser: Browser, sit
 # The claims each chapter checks (d2lmini.claims.report) and the prose marks that link to them.
 
 
-def test_every_chapter_shows_the_claims_it_checked(browser: Browser, site: str) -> None:
+def test_every_chapter_shows_its_claims_and_its_explorables_work(browser: Browser,
+                                                                  site: str) -> None:
     marked = 0
     for path in CHAPTERS:
         page, report = _open(browser, site, path)
@@ -357,6 +358,7 @@ def test_every_chapter_shows_the_claims_it_checked(browser: Browser, site: str) 
         assert set(statuses) == {"passed"}, f"{path}: claims that failed in the build: {statuses}"
         summary = box.locator("summary").inner_text()
         assert summary == f"Checked on this page ({len(statuses)})", (path, summary)
+        _check_explorables(page, path)  # the same page load: CI opens each chapter once here
         ids = set(box.locator("li.claim").evaluate_all("els => els.map(e => e.id)"))
         marks = page.locator("article a.claim-ref")
         targets = marks.evaluate_all("els => els.map(e => e.getAttribute('href'))")
@@ -368,6 +370,7 @@ def test_every_chapter_shows_the_claims_it_checked(browser: Browser, site: str) 
             line = page.locator(f"[id='{targets[0].lstrip('#')}']")
             line.wait_for(state="visible", timeout=5_000)
             assert box.get_attribute("open") is not None, f"{path}: the mark did not open the box"
+        assert report.external == [], f"{path}: requests that left the page {report.external}"
         assert report.console_errors == [], f"{path}: {report.console_errors}"
         page.context.close()
     assert marked == len(CHAPTERS), "every chapter marks at least one sentence as checked"
@@ -387,52 +390,47 @@ def _explorable_state(figure: Locator) -> tuple[str, str, str]:
             figure.locator("input.explorable-slider").input_value())
 
 
-def test_every_explorable_responds_to_mouse_and_keyboard(browser: Browser, site: str) -> None:
-    weights = {}
-    for path in CHAPTERS:
-        weights[path] = (HTML / path).stat().st_size
-        page, report = _open(browser, site, path)
-        figures = page.locator("article figure.explorable")
-        if path.endswith("preliminaries.html"):
-            page.context.close()
-            continue
-        assert figures.count() >= 1, f"{path}: no explorable figure"
-        for i in range(figures.count()):
-            figure = figures.nth(i)
-            slider = figure.locator("input.explorable-slider")
-            last = int(slider.get_attribute("max") or 0)
-            assert last >= 1, f"{path}: explorable {i} has {last + 1} frame(s)"
-            start = _explorable_state(figure)
-            # the keyboard: one step towards the middle
-            slider.focus()
-            page.keyboard.press("ArrowLeft" if int(start[2]) == last else "ArrowRight")
-            moved = _explorable_state(figure)
-            assert abs(int(moved[2]) - int(start[2])) == 1, (path, i, start[2], moved[2])
-            assert moved[0] != start[0], f"{path}: explorable {i}: the arrow key left the image"
-            assert moved[1] != start[1], f"{path}: explorable {i}: the arrow key left the label"
-            assert slider.get_attribute("aria-valuetext") == moved[1]
-            # the mouse: a click at the slider's left end shows the first frame, the right end
-            # the last
-            slider.scroll_into_view_if_needed()
-            box = slider.bounding_box()
-            assert box is not None
-            ends = {}
-            for end, x in (("0", box["x"] + 2), (str(last), box["x"] + box["width"] - 2)):
-                page.mouse.click(x, box["y"] + box["height"] / 2)
-                ends[end] = _explorable_state(figure)
-                assert ends[end][2] == end, f"{path}: explorable {i}: a click at the end gave " \
-                    f"frame {ends[end][2]}, not {end}"
-            assert ends["0"][:2] != ends[str(last)][:2], f"{path}: explorable {i}: same frame"
-            button = figure.locator("button.explorable-play")
-            if button.count():  # play from the first frame: the frames advance on their own
-                page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
-                button.click()
-                page.wait_for_function(
-                    "el => Number(el.value) >= 2", arg=slider.element_handle(), timeout=20_000)
-                assert button.get_attribute("aria-label") in ("Pause", "Play")
-        assert report.external == [], f"{path}: requests that left the page {report.external}"
-        assert report.console_errors == [], f"{path}: {report.console_errors}"
-        page.context.close()
-    print("page weights (kB):", {Path(p).stem: round(w / 1000) for p, w in weights.items()})
-    heavy = {p: w for p, w in weights.items() if w > PAGE_BUDGET_BYTES}
+def _check_explorables(page: Page, path: str) -> None:
+    """Every explorable on the page answers the keyboard, the mouse and its play button."""
+    figures = page.locator("article figure.explorable")
+    if path.endswith("preliminaries.html"):
+        return
+    assert figures.count() >= 1, f"{path}: no explorable figure"
+    for i in range(figures.count()):
+        figure = figures.nth(i)
+        slider = figure.locator("input.explorable-slider")
+        last = int(slider.get_attribute("max") or 0)
+        assert last >= 1, f"{path}: explorable {i} has {last + 1} frame(s)"
+        start = _explorable_state(figure)
+        # the keyboard: one step towards the middle
+        slider.focus()
+        page.keyboard.press("ArrowLeft" if int(start[2]) == last else "ArrowRight")
+        moved = _explorable_state(figure)
+        assert abs(int(moved[2]) - int(start[2])) == 1, (path, i, start[2], moved[2])
+        assert moved[0] != start[0], f"{path}: explorable {i}: the arrow key left the image"
+        assert moved[1] != start[1], f"{path}: explorable {i}: the arrow key left the label"
+        assert slider.get_attribute("aria-valuetext") == moved[1]
+        # the mouse: a click at the slider's left end shows the first frame, the right end the last
+        slider.scroll_into_view_if_needed()
+        box = slider.bounding_box()
+        assert box is not None
+        ends = {}
+        for end, x in (("0", box["x"] + 2), (str(last), box["x"] + box["width"] - 2)):
+            page.mouse.click(x, box["y"] + box["height"] / 2)
+            ends[end] = _explorable_state(figure)
+            assert ends[end][2] == end, f"{path}: explorable {i}: a click at the end gave " \
+                f"frame {ends[end][2]}, not {end}"
+        assert ends["0"][:2] != ends[str(last)][:2], f"{path}: explorable {i}: same frame"
+        button = figure.locator("button.explorable-play")
+        if button.count():  # play from the first frame: the frames advance on their own
+            page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+            button.click()
+            page.wait_for_function(
+                "el => Number(el.value) >= 2", arg=slider.element_handle(), timeout=20_000)
+
+
+def test_every_chapter_page_stays_within_its_weight() -> None:
+    weights = {Path(p).stem: (HTML / p).stat().st_size for p in CHAPTERS}
+    print("page weights (kB):", {name: round(w / 1000) for name, w in weights.items()})
+    heavy = {name: w for name, w in weights.items() if w > PAGE_BUDGET_BYTES}
     assert heavy == {}, f"pages over their budget of {PAGE_BUDGET_BYTES:,} bytes: {heavy}"
