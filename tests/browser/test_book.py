@@ -434,3 +434,15 @@ def test_every_chapter_page_stays_within_its_weight() -> None:
     print("page weights (kB):", {name: round(w / 1000) for name, w in weights.items()})
     heavy = {name: w for name, w in weights.items() if w > PAGE_BUDGET_BYTES}
     assert heavy == {}, f"pages over their budget of {PAGE_BUDGET_BYTES:,} bytes: {heavy}"
+
+
+def test_no_page_shows_a_library_warning_or_log() -> None:
+    """A page's output is the chapter's own: stderr (warnings, log lines with the build machine's
+    paths) means a library spoke on the page; silence it at its source or say what it is."""
+    shown = {}
+    for path in PAGES:
+        source = (HTML / path).read_text(encoding="utf-8")
+        blocks = re.findall(r'<div class="output stderr[^"]*">(.*?)</div>', source, re.S)
+        if blocks:
+            shown[path] = [re.sub(r"<[^>]+>", "", b).strip()[:200] for b in blocks]
+    assert shown == {}, f"stderr shown on the page: {shown}"
