@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,9 @@ __all__ = [
     "FRA_ENG",
     "TIME_MACHINE",
     "TINY_SHAKESPEARE",
+    "FashionMNISTSplits",
     "Minibatches",
+    "fashion_mnist_splits",
     "load_fashion_mnist",
     "read_idx",
     "read_text",
@@ -153,6 +156,38 @@ def load_fashion_mnist(
     labels = read_idx(fetch(FASHION_MNIST[split, "labels"], root=root))
     x = images.unsqueeze(1).float().div_(255)  # (n, 1, 28, 28)
     return x, labels.long()
+
+
+class FashionMNISTSplits(NamedTuple):
+    """The book's three Fashion-MNIST splits, each ``(images, labels)``."""
+
+    train: tuple[torch.Tensor, torch.Tensor]
+    val: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+
+
+def fashion_mnist_splits(*, root: Path | None = None) -> FashionMNISTSplits:
+    """The one split of Fashion-MNIST that every chapter uses.
+
+    The 60,000 training images are shuffled by a permutation seeded with 0: the first 50,000
+    are for training, the last 10,000 the validation set, which chooses settings. The 10,000
+    test images are the test set, used once. Every chapter that trains on Fashion-MNIST takes
+    its data from here (or a slice of it), so that no chapter validates on images another
+    trained on.
+
+    Args:
+        root: The writable data folder (see :func:`d2lmini.download.data_dir`).
+
+    Returns:
+        ``FashionMNISTSplits(train, val, test)``, each ``(images, labels)`` as from
+        :func:`load_fashion_mnist`.
+    """
+    X, y = load_fashion_mnist(train=True, root=root)
+    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
+    train, val = order[:50_000], order[50_000:]
+    return FashionMNISTSplits(
+        (X[train], y[train]), (X[val], y[val]), load_fashion_mnist(train=False, root=root)
+    )
 
 
 def read_text(resource: Resource, *, root: Path | None = None) -> str:

@@ -17,6 +17,7 @@ from d2lmini.data import (
     FASHION_MNIST_LABELS,
     TIME_MACHINE,
     Minibatches,
+    fashion_mnist_splits,
     load_fashion_mnist,
     read_idx,
     read_text,
@@ -55,6 +56,26 @@ def test_fashion_mnist_loads_whole_and_in_range(tmp_path: Path) -> None:
     assert len(FASHION_MNIST_LABELS) == 10
     X_train, y_train = load_fashion_mnist(train=True, root=tmp_path)
     assert X_train.shape == (60_000, 1, 28, 28) and y_train.shape == (60_000,)
+
+
+def test_the_splits_partition_the_training_images_the_same_way_every_time(tmp_path: Path) -> None:
+    splits = fashion_mnist_splits(root=tmp_path)
+    (X_tr, y_tr), (X_val, y_val), (X_te, y_te) = splits
+    assert (len(X_tr), len(X_val), len(X_te)) == (50_000, 10_000, 10_000)
+    assert len(y_tr) == 50_000 and len(y_val) == 10_000 and len(y_te) == 10_000
+    X_all, y_all = load_fashion_mnist(train=True, root=tmp_path)
+    # train and validation together are the 60,000 training images, each exactly once
+    key = lambda X: X.flatten(1).mul(255).round().to(torch.int64) @ torch.randint(  # noqa: E731
+        0, 2**20, (784,), generator=torch.Generator().manual_seed(1))
+    assert torch.equal(torch.sort(torch.cat([key(X_tr), key(X_val)])).values,
+                       torch.sort(key(X_all)).values)
+    assert torch.equal(torch.sort(torch.cat([y_tr, y_val])).values, torch.sort(y_all).values)
+    # the same permutation every call: the chapters agree on which images are held out
+    again = fashion_mnist_splits(root=tmp_path)
+    assert torch.equal(again.val[0], X_val) and torch.equal(again.train[1], y_tr)
+    assert torch.equal(X_te, load_fashion_mnist(train=False, root=tmp_path)[0])
+    # every class is in the validation set at about its tenth
+    assert torch.bincount(y_val, minlength=10).min().item() > 900
 
 
 @pytest.mark.skipif(
