@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
