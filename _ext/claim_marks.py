@@ -59,6 +59,8 @@ def _visit_text(self: Any, node: claim_mark) -> None:
 
 
 def _check_keys(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    if app.builder.name == "gettext":
+        return  # the catalogues' extraction executes nothing: there is no report to link to
     marks = list(doctree.findall(claim_mark))
     if not marks:
         return
