@@ -16,7 +16,6 @@ Loaded by both builds (``_ext/zh_book.py`` builds the Chinese one with ``languag
 from __future__ import annotations
 
 import html
-import posixpath
 import re
 from pathlib import Path
 from typing import Any
@@ -73,8 +72,8 @@ def _edition_link(app: Any, pagename: str, templatename: str, context: dict[str,
             for button in group.get("buttons", []):
                 if button.get("label") == "download-book-pdf-button":
                     button["url"] = "../" + button["url"]
-                    button["text"] = "全书 PDF（英文版）"
-                    button["tooltip"] = "下载整本书的 PDF（目前只有英文版）"
+                    button["text"] = "全书 PDF (英文版)"
+                    button["tooltip"] = "下载整本书的 PDF (目前只有英文版)"
 
 
 def _captions_for_gettext(app: Any, doctree: nodes.document) -> None:

@@ -10,7 +10,7 @@ parentheses and, where usage varies, "also" and a second name::
 Chinese: this extension and the Chinese edition's terminology test
 (``tests/test_translation.py``) both read it. As a Sphinx extension, it gives every glossary link
 of the English edition (a ``{term}`` role, class ``std-term``) a ``title``, so that hovering over
-"broadcasting" shows "中文：广播 (guǎngbō)".
+"broadcasting" shows "广播 (guǎngbō)".
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Term:
     """One glossary entry: the English term, its Chinese name(s) and pinyin."""
 
     english: str  # as the glossary writes it, e.g. "multilayer perceptron (MLP)"
-    chinese: str  # the bold name, e.g. "多层感知机" (may hold alternatives: "logits / 未规范化的预测")
+    chinese: str  # the bold name, e.g. "多层感知机"; "logits / 未规范化的预测" gives two
     pinyin: str  # the bold name's pinyin, "" where the glossary gives none
     also: tuple[str, ...] = field(default=())  # the alternatives after "also"
 
@@ -56,8 +56,8 @@ class Term:
 
     @property
     def tooltip(self) -> str:
-        """The hover text of a link to the term, e.g. "中文：广播 (guǎngbō)"."""
-        return f"中文：{self.chinese} ({self.pinyin})" if self.pinyin else f"中文：{self.chinese}"
+        """The hover text of a link to the term: its Chinese and pinyin, "广播 (guǎngbō)"."""
+        return f"{self.chinese} ({self.pinyin})" if self.pinyin else self.chinese
 
 
 def read_glossary(path: Path = GLOSSARY) -> dict[str, Term]:

@@ -2,9 +2,9 @@
 
 ::
 
-    python _ext/zh_book.py html [-D name=value ...]     # _build/html/zh, after the English build
-    python _ext/zh_book.py extract DIR [-D ...]         # the pages' .pot templates, into DIR
-    python _ext/zh_book.py check                        # fail if locale/ is stale against the sources
+    python _ext/zh_book.py html [-D name=value ...]  # _build/html/zh, after the English build
+    python _ext/zh_book.py extract DIR [-D ...]      # the pages' .pot templates, into DIR
+    python _ext/zh_book.py check                     # fail if locale/ is stale against the sources
 
 ``jupyter-book build`` cannot set the language (jupyter-book #1791), so this calls the function it
 calls, ``jupyter_book.sphinx.build_sphinx``, with the same configuration (``_config.yml``) and the
@@ -116,26 +116,32 @@ def messages(path: Path) -> set[str]:
     return {m.id for m in catalog if m.id and isinstance(m.id, str)}
 
 
+def stale_messages(pot_dir: Path, catalogues: Path = CATALOGUES) -> list[str]:
+    """How the catalogues differ from the templates extracted into ``pot_dir``: one line each."""
+    stale = []
+    for pot in sorted(pot_dir.rglob("*.pot")):
+        page = pot.relative_to(pot_dir).with_suffix("").as_posix()
+        po = catalogues / f"{page}.po"
+        if not po.is_file():
+            stale.append(f"{page}: no catalogue {po}")
+            continue
+        source, catalogue = messages(pot), messages(po)
+        for msgid in sorted(source - catalogue):
+            stale.append(f"{page}: a message of the sources is not in the catalogue: "
+                         f"{msgid[:100]!r}")
+        for msgid in sorted(catalogue - source):
+            stale.append(f"{page}: a message of the catalogue is no longer in the sources: "
+                         f"{msgid[:100]!r}")
+    return stale
+
+
 def check(extra: dict[str, Any]) -> int:
     """Fail, saying what to do, if the committed catalogues differ from the sources' messages."""
     with tempfile.TemporaryDirectory() as tmp:
         pot_dir = Path(tmp) / "gettext"
         if build("gettext", pot_dir, extra) != 0:
             return 1
-        stale = []
-        for pot in sorted(pot_dir.rglob("*.pot")):
-            page = pot.relative_to(pot_dir).with_suffix("").as_posix()
-            po = CATALOGUES / f"{page}.po"
-            if not po.is_file():
-                stale.append(f"{page}: no catalogue {po.relative_to(ROOT)}")
-                continue
-            source, catalogue = messages(pot), messages(po)
-            for msgid in sorted(source - catalogue)[:5]:
-                stale.append(f"{page}: the sources have a message the catalogue lacks: "
-                             f"{msgid[:100]!r}")
-            for msgid in sorted(catalogue - source)[:5]:
-                stale.append(f"{page}: the catalogue has a message the sources no longer have: "
-                             f"{msgid[:100]!r}")
+        stale = stale_messages(pot_dir)
     if stale:
         print("The Chinese catalogues (locale/) are stale: the English changed since the last "
               "`make locale`.\n  " + "\n  ".join(stale) + "\nRun `make locale`, translate the "
