@@ -102,7 +102,7 @@ def test_the_chinese_toc_lists_pages_of_the_book() -> None:
 @pytest.mark.parametrize("page", PAGES)
 def test_every_message_of_a_chinese_page_is_translated(page: str) -> None:
     path = CATALOGUES / f"{page}.po"
-    assert path.is_file(), f"{page} is in _toc.zh.yml but has no catalogue {path}: run `make locale`"
+    assert path.is_file(), f"{page} is in _toc.zh.yml but has no catalogue: run `make locale`"
     problems = []
     for m in _messages(page):
         if m.fuzzy:
