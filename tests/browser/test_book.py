@@ -167,9 +167,13 @@ def _check_chinese_page(page: Page, path: str) -> None:
     """A page of the Chinese edition: in Chinese, drawn with a CJK font, with no English
     paragraph left untranslated (code, math, outputs and references excepted)."""
     assert page.evaluate("document.documentElement.lang").startswith("zh"), path
-    english = [t for t in page.evaluate(_PROSE, True)
-               if len(re.findall(r"[A-Za-z]", t)) >= 20 and not _CJK.search(t)]
+    prose = page.evaluate(_PROSE, True)
+    english = [t for t in prose if len(re.findall(r"[A-Za-z]", t)) >= 20 and not _CJK.search(t)]
     assert english == [], f"{path}: English left where a translation is due: {english[:5]}"
+    # CommonMark takes "的*{term}`张量 <tensor>`*来" for two asterisks, not emphasis: a '*' or '_'
+    # delimiter between a Chinese character and punctuation does not open or close
+    stars = [t for t in prose if re.search(r"\*\S|\S\*", t)]
+    assert stars == [], f"{path}: emphasis shown as asterisks: {stars[:5]}"
     sample = sorted(set(_CJK.findall(page.inner_text("article h1"))))[:8]
     assert len(sample) >= 2, f"{path}: the title has no Chinese"
     result = page.evaluate(_GLYPH_PICTURES, ["article h1", sample])
