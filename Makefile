@@ -16,10 +16,12 @@ MATHJAX_CDN := https://cdn.jsdelivr.net/npm/mathjax@$(MATHJAX_VERSION)/es5/tex-c
 export D2LMINI_PROGRESS := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book pdf mathjax test test-lib test-notebooks test-scripts test-latest test-browser notebooks bench lab clean
+.PHONY: help venv book pdf mathjax locale locale-check test test-lib test-notebooks test-scripts test-latest test-browser notebooks bench lab clean
 
 help:
-	@echo "make book          build the HTML book in $(BUILD)/html and its PDF (reusing make test's runs)"
+	@echo "make book          build the HTML book in $(BUILD)/html, its PDF and the Chinese edition in $(BUILD)/html/zh"
+	@echo "make locale        update the Chinese catalogues, locale/zh_CN/LC_MESSAGES/*.po, from the sources"
+	@echo "make locale-check  fail if the catalogues are stale against the sources (CI runs it)"
 	@echo "make pdf           the whole book as one PDF, $(BUILD)/pdf/book.pdf (Chromium prints it)"
 	@echo "make test          lint, type-check and unit-test d2lmini, then run every chapter under nbval"
 	@echo "make test-scripts  run every chapter as a plain Python script, without Jupyter"
@@ -52,10 +54,14 @@ test-notebooks: venv
 # Always from a clean output folder: a rebuild after a failure would otherwise report success.
 # A chapter renders the run `make test` stored in the execution cache (_ext/execution_cache.py);
 # one with no stored run (changed since, or never tested) executes here. The PDF comes last, so
-# that every page's "Whole book (.pdf)" link finds it.
+# that every page's "Whole book (.pdf)" link finds it. The Chinese edition (_ext/zh_book.py: the
+# pages of _toc.zh.yml, translated by locale/) renders the same runs into $(BUILD)/html/zh, after
+# the English, whose MathJax, objects.inv and untranslated pages it links to; it has no PDF yet.
 book: venv $(MATHJAX)
-	rm -rf $(BUILD)/html $(BUILD)/.doctrees $(BUILD)/jupyter_execute
+	rm -rf $(BUILD)/html $(BUILD)/.doctrees $(BUILD)/jupyter_execute $(BUILD)/zh
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@start=$$(date +%s); $(BIN)/python _ext/zh_book.py html \
+	  && echo "the Chinese edition took $$(( $$(date +%s) - start )) s"
 	$(MAKE) --no-print-directory pdf
 	cp $(BUILD)/pdf/book.pdf $(BUILD)/html/book.pdf
 	@echo "open $(BUILD)/html/index.html"
@@ -69,6 +75,17 @@ pdf: venv $(MATHJAX)
 	$(BIN)/python _ext/book_pdf.py $(BUILD)/singlehtml $(BUILD)/pdf/book.pdf
 
 mathjax: $(MATHJAX)
+
+# The Chinese edition's catalogues, one per page of _toc.zh.yml: extract the English messages
+# (gettext builder; no notebook executes, code and outputs are never extracted), then merge them
+# into locale/zh_CN/LC_MESSAGES/<page>.po. A changed English message comes back fuzzy (with the old
+# translation as a hint) or untranslated; translate it, and tests/test_translation.py passes again.
+locale: venv
+	$(BIN)/python _ext/zh_book.py extract $(BUILD)/gettext
+	$(BIN)/sphinx-intl update --pot-dir $(BUILD)/gettext --locale-dir locale --language zh_CN --no-obsolete
+
+locale-check: venv
+	$(BIN)/python _ext/zh_book.py check
 
 # MathJax, served with the book so that math renders with no network. First choice: the PyPI
 # package django-static-mathjax, pinned in requirements.txt, so no Node is needed; without it,
@@ -120,8 +137,10 @@ test-latest:
 	@$(LATEST_VENV)/bin/python -c "import importlib.metadata as m; print('newest releases:', \
 	  ', '.join(f'{p} {m.version(p)}' for p in ('torch', 'numpy', 'matplotlib', \
 	  'sacrebleu', 'jupytext', 'nbval', 'ipykernel', 'pytest')))"
-	@# Not the tests of the book's own build (Jupyter Book, pinned below 2), which no reader installs.
-	$(LATEST_VENV)/bin/pytest tests --ignore=tests/browser --ignore=tests/test_execution_cache.py
+	@# Not the tests of the book's own build (Jupyter Book, pinned below 2; the Chinese edition's
+	@# catalogues), which no reader installs.
+	$(LATEST_VENV)/bin/pytest tests --ignore=tests/browser --ignore=tests/test_execution_cache.py \
+	  --ignore=tests/test_translation.py
 	D2LMINI_EXECUTION_CACHE=0 $(LATEST_VENV)/bin/pytest --nbval-lax --nbval-current-env chapters
 
 test-browser: venv

@@ -44,10 +44,12 @@ def _role(name: str, rawtext: str, text: str, lineno: int, inliner: Any,
 
 
 def _visit_html(self: Any, node: claim_mark) -> None:
-    self.body.append(
-        f'<a class="claim-ref" href="#claim-{node["key"]}" title="Checked when this page was '
-        f'built: see its line in &quot;Checked on this page&quot; at the end">'
-    )
+    if str(self.config.language or "en").startswith("zh"):  # the Chinese edition
+        title = "构建本页时已检验 (见页末 &quot;Checked on this page&quot; 框中的对应一行)"
+    else:
+        title = ("Checked when this page was built: see its line in &quot;Checked on this "
+                 "page&quot; at the end")
+    self.body.append(f'<a class="claim-ref" href="#claim-{node["key"]}" title="{title}">')
 
 
 def _depart_html(self: Any, node: claim_mark) -> None:
@@ -59,6 +61,8 @@ def _visit_text(self: Any, node: claim_mark) -> None:
 
 
 def _check_keys(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    if app.builder.name == "gettext":
+        return  # the catalogues' extraction executes nothing: there is no report to link to
     marks = list(doctree.findall(claim_mark))
     if not marks:
         return

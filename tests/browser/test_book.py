@@ -8,6 +8,7 @@ A screenshot of each chapter page goes to `_build/screenshots/` for people to lo
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import json
 import re
@@ -24,13 +25,21 @@ ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-PAGES = sorted(
-    p.relative_to(HTML).as_posix()
-    for p in HTML.rglob("*.html")
-    if not p.relative_to(HTML).parts[0].startswith(("_", "mathjax"))
-    and p.name not in ("genindex.html", "search.html", "py-modindex.html")
-)
+ZH = "zh"  # the Chinese edition's folder (_ext/zh_book.py)
+
+
+def _pages(root: Path) -> list[str]:
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*.html")
+        if not p.relative_to(root).parts[0].startswith(("_", "mathjax", ZH))
+        and p.name not in ("genindex.html", "search.html", "py-modindex.html")
+    )
+
+
+PAGES = _pages(HTML)  # the English edition
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+ZH_PAGES = [f"{ZH}/{p}" for p in _pages(HTML / ZH)] if (HTML / ZH).is_dir() else []
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -98,10 +107,13 @@ def _open(browser: Browser, site: str, path: str, *, dark: bool = False) -> tupl
 
 def test_the_book_has_pages() -> None:
     assert "index.html" in PAGES and CHAPTERS, PAGES
+    assert "zh/index.html" in ZH_PAGES and len(ZH_PAGES) >= 5, ZH_PAGES
 
 
-@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("path", PAGES + ZH_PAGES)
 def test_page_loads_cleanly_offline(browser: Browser, site: str, path: str) -> None:
+    """Every page of both editions; a Chinese page is checked for its Chinese here too, in the
+    same page load (_check_chinese_page)."""
     page, report = _open(browser, site, path)
     assert report.external == [], f"{path} needs the internet for {report.external}"
     assert report.console_errors == [], f"{path}: console errors {report.console_errors}"
@@ -122,15 +134,58 @@ def test_page_loads_cleanly_offline(browser: Browser, site: str, path: str) -> N
             ".length"
         )
         assert raw == 0, f"{path}: {raw} formulas were left as raw TeX"
+    raw_myst = [t for t in page.evaluate(_PROSE, False) if _RAW_MYST.search(t)]
+    assert raw_myst == [], f"{path}: MyST markup shown as text: {raw_myst}"
+    if path in ZH_PAGES:
+        _check_chinese_page(page, path)
     if path in CHAPTERS:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{Path(path).stem}.png"), full_page=True)
     page.context.close()
 
 
+# The article's text outside code, math and cell outputs: what a translator translates. With
+# `true`, links into the English edition are left out too: on a Chinese page, they name pages not
+# translated yet ("{ref}`chap-cnn`" shows the English chapter's title).
+_PROSE = """(leaveOutEnglishLinks) => [...document.querySelectorAll(
+    'article :is(p, li, td, th, h1, h2, h3, h4, dt, dd, figcaption, .admonition-title)')]
+  .filter(e => !e.closest('.cell_output, .output, pre, .highlight, details.checked-claims, '
+                          + '[role=doc-biblioentry], .citation, .edition-link'))
+  .map(e => {
+    const c = e.cloneNode(true);
+    c.querySelectorAll('code, pre, .math, mjx-container, .headerlink, a.claim-ref')
+      .forEach(x => x.remove());
+    if (leaveOutEnglishLinks) c.querySelectorAll('a[href]').forEach(a => {
+      if (!new URL(a.getAttribute('href'), location.href).pathname.includes('/zh/')) a.remove();
+    });
+    return c.textContent.replace(/\\s+/g, ' ').trim();
+  })"""
+_RAW_MYST = re.compile(r"```\{|:::\{|\{(?:term|ref|numref|doc|cite[:\w]*|claim|eq|py:\w+)\}`")
+
+
+def _check_chinese_page(page: Page, path: str) -> None:
+    """A page of the Chinese edition: in Chinese, drawn with a CJK font, with no English
+    paragraph left untranslated (code, math, outputs and references excepted)."""
+    assert page.evaluate("document.documentElement.lang").startswith("zh"), path
+    prose = page.evaluate(_PROSE, True)
+    english = [t for t in prose if len(re.findall(r"[A-Za-z]", t)) >= 20 and not _CJK.search(t)]
+    assert english == [], f"{path}: English left where a translation is due: {english[:5]}"
+    # CommonMark takes "的*{term}`张量 <tensor>`*来" for two asterisks, not emphasis: a '*' or '_'
+    # delimiter between a Chinese character and punctuation does not open or close
+    stars = [t for t in prose if re.search(r"\*\S|\S\*", t)]
+    assert stars == [], f"{path}: emphasis shown as asterisks: {stars[:5]}"
+    sample = sorted(set(_CJK.findall(page.inner_text("article h1"))))[:8]
+    assert len(sample) >= 2, f"{path}: the title has no Chinese"
+    result = page.evaluate(_GLYPH_PICTURES, ["article h1", sample])
+    assert len(set(result["chars"])) == len(sample), (
+        f"{path}: Chinese characters render as identical boxes in {result['font']!r}: "
+        "install a CJK font (fonts-noto-cjk)")
+    assert result["missing"] not in result["chars"], f"{path}: missing-glyph boxes"
+
+
 def test_internal_links_resolve() -> None:
     broken = []
-    for path in PAGES:
+    for path in PAGES + ZH_PAGES:
         source = (HTML / path).read_text(encoding="utf-8")
         for href in re.findall(r'href="([^"#:?]+\.html)(?:#[^"]*)?"', source):
             target = (HTML / path).parent / href
@@ -448,3 +503,72 @@ def test_no_page_shows_a_library_warning_or_log() -> None:
         if blocks:
             shown[path] = [re.sub(r"<[^>]+>", "", b).strip()[:200] for b in blocks]
     assert shown == {}, f"stderr shown on the page: {shown}"
+
+
+# The two editions: each page links its counterpart; the English glossary links show the Chinese.
+
+
+def _zh_toc() -> list[str]:
+    text = (ROOT / "_toc.zh.yml").read_text(encoding="utf-8")
+    return ["index", *re.findall(r"^\s*-?\s*file:\s*(\S+)", text, re.M)]
+
+
+def test_each_page_links_its_counterpart_in_the_other_edition() -> None:
+    translated = {f"{name}.html" for name in _zh_toc()}
+    assert {p.removeprefix(f"{ZH}/") for p in ZH_PAGES} == translated, "the Chinese edition " \
+        "builds exactly the pages of _toc.zh.yml"
+    link = re.compile(r'<p class="edition-link"><a href="([^"]+)" hreflang="([^"]+)"')
+    for path in PAGES + ZH_PAGES:
+        found = link.findall((HTML / path).read_text(encoding="utf-8"))
+        if path in ZH_PAGES:
+            expected: str | None = path.removeprefix(f"{ZH}/")
+        else:
+            expected = f"{ZH}/{path}" if path in translated else None
+        if expected is None:
+            assert found == [], f"{path} is not translated yet, but links {found}"
+            continue
+        assert len(found) == 1, f"{path}: {len(found)} links to the other edition"
+        href, lang = found[0]
+        target = ((HTML / path).parent / href).resolve()
+        assert target == (HTML / expected).resolve(), f"{path} links {href}, not {expected}"
+        assert lang == ("en" if path in ZH_PAGES else "zh-Hans"), (path, lang)
+
+
+def test_the_edition_link_is_visible_and_opens_the_other_edition(browser: Browser,
+                                                                  site: str) -> None:
+    page, report = _open(browser, site, "chapters/preliminaries.html")
+    link = page.locator("article p.edition-link a")
+    assert link.is_visible() and link.inner_text() == "中文"
+    box = link.bounding_box()
+    assert box is not None and box["y"] < 300, f"the link is not at the top of the page: {box}"
+    link.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/zh/chapters/preliminaries.html"), page.url
+    assert "预备知识" in page.inner_text("article h1")
+    page.locator("article p.edition-link a").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/chapters/preliminaries.html") and "/zh/" not in page.url
+    assert report.console_errors == [] and report.external == []
+    page.context.close()
+
+
+def test_every_glossary_link_shows_the_chinese_and_pinyin_on_hover(browser: Browser,
+                                                                   site: str) -> None:
+    """Generated from reference/glossary.md (_ext/glossary_chinese.py): "广播 (guǎngbō)"."""
+    links = 0
+    for path in PAGES:
+        source = (HTML / path).read_text(encoding="utf-8")
+        for attributes in re.findall(r'<a ([^>]*)><span class="xref std std-term">', source):
+            title = re.search(r'title="([^"]*)"', attributes)
+            assert title, f"{path}: a glossary link with no title: {attributes}"
+            # the Chinese, then the pinyin in parentheses (with its tone marks)
+            assert re.fullmatch(r"[^()]*[\u3400-\u9fff][^()]* \([^()]*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǘǚǜü]"
+                                r"[^()]*\)", html.unescape(title.group(1))), (path, title.group(1))
+            links += 1
+    assert links >= 100, links
+    page, report = _open(browser, site, "chapters/preliminaries.html")
+    link = page.locator('article a[href$="glossary.html#term-broadcasting"]').first
+    link.hover()
+    assert link.get_attribute("title") == "广播 (guǎngbō)"
+    assert report.console_errors == []
+    page.context.close()

@@ -1,0 +1,194 @@
+"""The Chinese edition's catalogues (locale/zh_CN/LC_MESSAGES/<page>.po): complete, faithful to the
+English's code, math, links and roles, and true to the glossary's Chinese terms.
+
+Only the pages of the Chinese table of contents (``_toc.zh.yml``) are checked: they are the ones
+the Chinese edition shows. That the catalogues are *current*, that no English message changed
+without ``make locale``, is ``make locale-check`` (CI runs it); the unit test of its comparison
+is here.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Message
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "_ext"))
+
+from bilingual import translated_pages  # noqa: E402
+from glossary_chinese import Term, read_glossary  # noqa: E402
+from zh_book import CATALOGUES, stale_messages  # noqa: E402
+
+PAGES = translated_pages(ROOT)
+GLOSSARY = read_glossary()
+
+# A glossary word that a message uses in another sense: (page, term, words of the English message).
+NOT_THE_TERM = {
+    ("index", "kernel", "no running kernel"),  # a Jupyter kernel, not a convolution's
+}
+
+_ROLE = re.compile(r"\{(?P<name>[\w:.-]+)\}`(?P<text>[^`]*)`")
+_CODE = re.compile(r"``.+?``|`[^`\n]+`")
+_MATH = re.compile(r"\$\$.+?\$\$|\$[^$]+\$", re.S)
+_URL = re.compile(r"\]\((?P<url>[^)\s]+)\)")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _messages(page: str) -> list[Message]:
+    path = CATALOGUES / f"{page}.po"
+    with path.open("rb") as f:
+        return [m for m in read_po(f) if m.id]
+
+
+def _term_target(text: str) -> str:
+    match = re.search(r"<([^<>]+)>\s*$", text)
+    return (match.group(1) if match else text).strip().lower()
+
+
+def _literal_parts(text: str) -> dict[str, list[str]]:
+    """What a translation must keep as it is: roles (a term's target only), code, math, URLs."""
+    roles = [m for m in _ROLE.finditer(text)]
+    rest = _ROLE.sub(" ", text)
+    code = _CODE.findall(rest)
+    rest = _CODE.sub(" ", rest)
+    return {
+        "roles": sorted(m.group(0) for m in roles if m["name"] != "term"),
+        "terms": sorted(_term_target(m["text"]) for m in roles if m["name"] == "term"),
+        "code": sorted(code),
+        "math": sorted(_MATH.findall(rest)),
+        "urls": sorted(_URL.findall(rest)),
+    }
+
+
+def _prose(text: str) -> str:
+    """The English words of a message: no code, math or URL, and of the roles only a term's."""
+    text = _ROLE.sub(lambda m: m["text"] if m["name"] == "term" else " ", text)
+    text = _URL.sub("]", _MATH.sub(" ", _CODE.sub(" ", text)))
+    return text
+
+
+def _pattern(form: str) -> re.Pattern[str]:
+    plurals = [re.escape(form) + "(?:s|es)?"]
+    if form.endswith("y"):
+        plurals.append(re.escape(form[:-1]) + "ies")
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(plurals)})(?![\w-])", re.I)
+
+
+_PATTERNS = {key: [_pattern(f) for f in term.english_forms] for key, term in GLOSSARY.items()}
+
+
+def _uses_term(chinese: str, term: Term, english_form: str) -> bool:
+    flat = chinese.replace(" ", "").lower()
+    if any(name.replace(" ", "").lower() in flat for name in term.names):
+        return True
+    # a name that keeps the English word ("Transformer 模型", "Adam 优化算法", "softmax 函数"):
+    # the word alone is the term, as d2l-zh writes it
+    return any(english_form.lower() in name.lower() for name in term.names) and (
+        english_form.lower().replace(" ", "") in flat)
+
+
+def test_the_chinese_toc_lists_pages_of_the_book() -> None:
+    assert PAGES[0] == "index" and len(PAGES) >= 5, PAGES
+    english = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    missing = [p for p in PAGES[1:] if f"file: {p}\n" not in english]
+    assert missing == [], f"pages of _toc.zh.yml that _toc.yml does not list: {missing}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_message_of_a_chinese_page_is_translated(page: str) -> None:
+    path = CATALOGUES / f"{page}.po"
+    assert path.is_file(), f"{page} is in _toc.zh.yml but has no catalogue: run `make locale`"
+    problems = []
+    for m in _messages(page):
+        if m.fuzzy:
+            problems.append(f"fuzzy (the English changed: check the translation, then delete the "
+                            f"'#, fuzzy' line): {m.id[:120]!r}")
+        elif not m.string:
+            problems.append(f"untranslated: {m.id[:120]!r}")
+    assert problems == [], (f"{path.relative_to(ROOT)}: {len(problems)} messages to translate:\n"
+                            + "\n".join(problems))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_translations_keep_the_code_math_links_and_roles(page: str) -> None:
+    """Every role (but a term's visible words), inline code, formula and URL of the English is in
+    the translation, unchanged; the translation adds no role or link of its own. (A formula may
+    appear more often in Chinese, which may name a symbol twice where English says "it".)"""
+    problems = []
+    for m in _messages(page):
+        if not m.string:
+            continue
+        english, chinese = _literal_parts(m.id), _literal_parts(m.string)
+        for kind, parts in english.items():
+            lost = sorted(set(parts) - set(chinese[kind]))
+            added = sorted(set(chinese[kind]) - set(parts)) if kind in ("roles", "terms",
+                                                                        "urls") else []
+            if lost or added:
+                problems.append(f"{kind}: missing {lost}, added {added}, in {m.string[:80]!r}")
+    assert problems == [], f"{page}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_translations_use_the_glossary_terms(page: str) -> None:
+    problems = []
+    for m in _messages(page):
+        if not m.string or m.fuzzy:
+            continue
+        prose = _prose(m.id)
+        for key, term in GLOSSARY.items():
+            for form, pattern in zip(term.english_forms, _PATTERNS[key], strict=True):
+                if not pattern.search(prose):
+                    continue
+                if any(p == page and t == key and words in m.id for p, t, words in NOT_THE_TERM):
+                    continue
+                if not _uses_term(m.string, term, form):
+                    problems.append(f"{term.english!r} should be {' or '.join(term.names)!r} in: "
+                                    f"{m.string[:100]!r}")
+    assert problems == [], f"{page}: glossary terms not used:\n" + "\n".join(problems)
+
+
+def test_a_translation_is_chinese() -> None:
+    """A message copied untranslated would pass the other tests: every message with English
+    words outside its code and math has Chinese in its translation."""
+    problems = []
+    for page in PAGES:
+        for m in _messages(page):
+            words = re.findall(r"[A-Za-z]{3,}", _prose(m.id))
+            if m.string and len(words) >= 2 and not _CJK.search(m.string):
+                problems.append(f"{page}: {m.string[:100]!r}")
+    assert problems == [], "translations with no Chinese:\n" + "\n".join(problems)
+
+
+def test_the_terminology_check_catches_a_wrong_term() -> None:
+    term = GLOSSARY["overfitting"]
+    assert _pattern("overfitting").search(_prose("Early stopping limits {term}`overfitting`."))
+    assert _uses_term("早停可以限制过拟合。", term, "overfitting")
+    assert not _uses_term("早停可以限制欠拟合。", term, "overfitting")  # d2l-zh's old swap
+    assert _uses_term("Transformer 的残差连接", GLOSSARY["transformer"], "Transformer")
+    assert _pattern("query").search("queries, keys and values")
+    assert not _pattern("kernel").search("`kernel_size`".replace("`kernel_size`", " "))
+
+
+def test_the_staleness_check_names_new_and_removed_messages(tmp_path: Path) -> None:
+    def catalogue(path: Path, *ids: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                        + "".join(f'msgid "{i}"\nmsgstr ""\n\n' for i in ids), encoding="utf-8")
+
+    pots, pos = tmp_path / "pot", tmp_path / "po"
+    catalogue(pots / "chapters" / "x.pot", "Same.", "Changed, new wording.")
+    catalogue(pos / "chapters" / "x.po", "Same.", "Changed, old wording.")
+    catalogue(pots / "y.pot", "A page with no catalogue.")
+    stale = stale_messages(pots, pos)
+    assert len(stale) == 3, stale
+    assert any("not in the catalogue: 'Changed, new wording.'" in s for s in stale)
+    assert any("no longer in the sources: 'Changed, old wording.'" in s for s in stale)
+    assert any(s.startswith("y: no catalogue") for s in stale)
+    catalogue(pos / "chapters" / "x.po", "Same.", "Changed, new wording.")
+    catalogue(pos / "y.po", "A page with no catalogue.")
+    assert stale_messages(pots, pos) == []
