@@ -145,7 +145,7 @@ test-latest:
 
 test-browser: venv
 	@test -f $(BUILD)/html/index.html || { echo "build the book first: make book"; exit 1; }
-	$(BIN)/pytest tests/browser
+	$(BIN)/pytest tests/browser --durations=8
 
 # Unexecuted .ipynb copies of the chapters, in the repository's layout, for Jupyter, VS Code and
 # Colab (README: "Releasing the notebooks"). Never committed to main.
