@@ -146,11 +146,13 @@ def test_page_loads_cleanly_offline(browser: Browser, site: str, path: str) -> N
 
 # The article's text outside code, math and cell outputs: what a translator translates. With
 # `true`, links into the English edition are left out too: on a Chinese page, they name pages not
-# translated yet ("{ref}`chap-cnn`" shows the English chapter's title).
+# translated yet ("{ref}`chap-cnn`" shows the English chapter's title). A glossary entry's term
+# (its <dt>) stays English in both editions: it is the anchor of every {term} link, and its Chinese
+# name opens the definition below it.
 _PROSE = """(leaveOutEnglishLinks) => [...document.querySelectorAll(
     'article :is(p, li, td, th, h1, h2, h3, h4, dt, dd, figcaption, .admonition-title)')]
   .filter(e => !e.closest('.cell_output, .output, pre, .highlight, details.checked-claims, '
-                          + '[role=doc-biblioentry], .citation, .edition-link'))
+                          + '[role=doc-biblioentry], .citation, .edition-link, dl.glossary > dt'))
   .map(e => {
     const c = e.cloneNode(true);
     c.querySelectorAll('code, pre, .math, mjx-container, .headerlink, a.claim-ref')

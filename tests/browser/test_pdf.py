@@ -82,8 +82,9 @@ def test_the_glossary_chinese_is_in_the_pdf(text: str) -> None:
 
 def test_every_page_links_the_pdf() -> None:
     assert (HTML / "book.pdf").is_file(), "make book copies the PDF beside index.html"
-    pages = [p for p in HTML.rglob("*.html") if not p.relative_to(HTML).parts[0].startswith(
-        ("_", "mathjax")) and p.name not in ("genindex.html", "search.html", "py-modindex.html")]
+    pages = [p for p in HTML.rglob("*.html")
+             if not any(part.startswith(("_", "mathjax")) for part in p.relative_to(HTML).parts)
+             and p.name not in ("genindex.html", "search.html", "py-modindex.html")]
     for page in pages:
         hrefs = re.findall(r'href="([^"]*book\.pdf)"', page.read_text(encoding="utf-8"))
         assert hrefs, f"{page.relative_to(HTML)}: no link to the whole book's PDF"
