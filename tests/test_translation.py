@@ -42,6 +42,15 @@ NOT_THE_TERM = {
     ("chapters/rnn", "rank", "against its"),
     ("chapters/rnn", "margin", "by a wide margin"),
     ("chapters/rnn", "margin", "Only the margin"),
+    # a GPU's compiled kernels
+    ("chapters/performance", "kernel", "fused kernels that read memory once"),
+    ("chapters/performance", "kernel", "fuses operations into generated kernels"),
+    ("chapters/performance", "kernel", "generates fused kernels"),
+    ("chapters/gpt", "kernel", "fused attention kernels"),
+    ("chapters/transformer", "kernel", "attention as kernel regression"),  # 核回归
+    ("chapters/transformer", "margin", "The margin is not large"),  # a lead in BLEU points
+    ("chapters/transformer", "margin", "Is a margin of 3 points"),
+    ("chapters/transformer", "margin", "the margin over the lookup"),
 }
 
 
@@ -68,14 +77,28 @@ def _term_target(text: str) -> str:
     return (match.group(1) if match else text).strip().lower()
 
 
+# Cross-references whose visible words a translation may change: only the target must stay.
+_LINK_ROLES = ("ref", "numref", "doc")
+
+
+def _role_kept(match: re.Match[str]) -> str:
+    """A role as a translation must keep it: whole, or for a cross-reference with its own words
+    (`` {ref}`the MLP chapter <chap-mlp>` ``) the role and its target only."""
+    target = re.search(r"<([^<>]+)>\s*$", match["text"])
+    if match["name"] in _LINK_ROLES and target:
+        return f"{{{match['name']}}}`<{target.group(1)}>`"
+    return match.group(0)
+
+
 def _literal_parts(text: str) -> dict[str, list[str]]:
-    """What a translation must keep as it is: roles (a term's target only), code, math, URLs."""
+    """What a translation must keep as it is: roles (a term's or a cross-reference's target
+    only), code, math, URLs."""
     roles = [m for m in _ROLE.finditer(text)]
     rest = _ROLE.sub(" ", text)
     code = _CODE.findall(rest)
     rest = _CODE.sub(" ", rest)
     return {
-        "roles": sorted(m.group(0) for m in roles if m["name"] != "term"),
+        "roles": sorted(_role_kept(m) for m in roles if m["name"] != "term"),
         "terms": sorted(_term_target(m["text"]) for m in roles if m["name"] == "term"),
         "code": sorted(code),
         "math": sorted(_MATH.findall(rest)),
@@ -166,9 +189,21 @@ def test_translations_keep_the_code_math_links_and_roles(page: str) -> None:
     assert problems == [], f"{page}:\n" + "\n".join(problems)
 
 
+_ACRONYM = re.compile(r"[A-Za-z]*[A-Z][a-z]*[A-Z][A-Za-z]*")  # two capitals: MLP, ReLU, AdamW
+
+
+def _introduced(page_chinese: str, term: Term) -> bool:
+    flat = page_chinese.replace(" ", "").lower()
+    return any(name.replace(" ", "").lower() in flat for name in term.names)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_translations_use_the_glossary_terms(page: str) -> None:
+    """Every message that uses a glossary term in English uses its Chinese name, or, for an
+    acronym such as MLP, ReLU or AdamW, keeps the acronym on a page that gives the Chinese name
+    somewhere (as Chinese books write 多层感知机 (MLP) once, then MLP)."""
     problems = []
+    page_chinese = " ".join(m.string for m in _messages(page) if m.string)
     for m in _messages(page):
         if not m.string or m.fuzzy or _is_term_line(page, m):
             continue
@@ -178,6 +213,9 @@ def test_translations_use_the_glossary_terms(page: str) -> None:
                 if not pattern.search(prose):
                     continue
                 if any(p == page and t == key and words in m.id for p, t, words in NOT_THE_TERM):
+                    continue
+                if _ACRONYM.fullmatch(form) and form in m.string and _introduced(page_chinese,
+                                                                              term):
                     continue
                 if not _uses_term(m.string, term, form):
                     problems.append(f"{term.english!r} should be {' or '.join(term.names)!r} in: "
@@ -207,7 +245,18 @@ def test_the_terminology_check_catches_a_wrong_term() -> None:
     assert not _uses_term("早停可以限制欠拟合。", term, "overfitting")  # d2l-zh's old swap
     assert _uses_term("Transformer 的残差连接", GLOSSARY["transformer"], "Transformer")
     assert _pattern("query").search("queries, keys and values")
+    assert _ACRONYM.fullmatch("MLP") and _ACRONYM.fullmatch("AdamW") and _ACRONYM.fullmatch("ReLU")
+    assert not _ACRONYM.fullmatch("Adam") and not _ACRONYM.fullmatch("Transformer")
+    assert _introduced("多层感知机 (MLP) 有两层。", GLOSSARY["multilayer perceptron (mlp)"])
+    assert not _introduced("MLP 有两层。", GLOSSARY["multilayer perceptron (mlp)"])
     assert not _pattern("kernel").search("`kernel_size`".replace("`kernel_size`", " "))
+
+
+def test_a_cross_reference_keeps_its_target_not_its_words() -> None:
+    english = _literal_parts("See {ref}`the MLP chapter <chap-mlp>` and {ref}`sec-x`.")
+    assert _literal_parts("见{ref}`多层感知机一章 <chap-mlp>`和{ref}`sec-x`。") == english
+    assert _literal_parts("见{ref}`多层感知机一章 <chap-cnn>`和{ref}`sec-x`。") != english
+    assert _literal_parts("见{ref}`多层感知机一章 <chap-mlp>`。") != english
 
 
 def test_a_formula_is_not_prose() -> None:
