@@ -112,8 +112,9 @@ def test_the_book_has_pages() -> None:
 
 @pytest.mark.parametrize("path", PAGES + ZH_PAGES)
 def test_page_loads_cleanly_offline(browser: Browser, site: str, path: str) -> None:
-    """Every page of both editions; a Chinese page is checked for its Chinese here too, in the
-    same page load (_check_chinese_page)."""
+    """Every page of both editions, each opened once: a Chinese page is checked for its Chinese
+    here too (_check_chinese_page), and a chapter page, of either edition, for its explorables
+    (_check_explorables) and its "Checked on this page" box (_check_claims_box)."""
     page, report = _open(browser, site, path)
     assert report.external == [], f"{path} needs the internet for {report.external}"
     assert report.console_errors == [], f"{path}: console errors {report.console_errors}"
@@ -138,9 +139,14 @@ def test_page_loads_cleanly_offline(browser: Browser, site: str, path: str) -> N
     assert raw_myst == [], f"{path}: MyST markup shown as text: {raw_myst}"
     if path in ZH_PAGES:
         _check_chinese_page(page, path)
-    if path in CHAPTERS:
+    if path in CHAPTERS:  # as the page opens, before the checks below move its sliders
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{Path(path).stem}.png"), full_page=True)
+    if "chapters/" in path:  # a chapter of either edition, in the same page load
+        _check_explorables(page, path)
+        _check_claims_box(page, path)
+        assert report.external == [], f"{path}: requests that left the page {report.external}"
+        assert report.console_errors == [], f"{path}: {report.console_errors}"
     page.context.close()
 
 
@@ -407,36 +413,29 @@ def test_a_term_link_in_a_chapter_opens_its_glossary_entry(browser: Browser, sit
 # The claims each chapter checks (d2lmini.claims.report) and the prose marks that link to them.
 
 
-def test_every_chapter_shows_its_claims_and_its_explorables_work(browser: Browser,
-                                                                  site: str) -> None:
-    marked = 0
-    for path in CHAPTERS:
-        page, report = _open(browser, site, path)
-        boxes = page.locator("article details.checked-claims")
-        assert boxes.count() == 1, f"{path}: {boxes.count()} 'Checked on this page' boxes"
-        box = boxes.first
-        assert box.get_attribute("open") is None, f"{path}: the box should start collapsed"
-        statuses = box.locator("li.claim").evaluate_all("els => els.map(e => e.dataset.status)")
-        assert statuses, f"{path}: the box lists no claim"
-        assert set(statuses) == {"passed"}, f"{path}: claims that failed in the build: {statuses}"
-        summary = box.locator("summary").inner_text()
-        assert summary == f"Checked on this page ({len(statuses)})", (path, summary)
-        _check_explorables(page, path)  # the same page load: CI opens each chapter once here
-        ids = set(box.locator("li.claim").evaluate_all("els => els.map(e => e.id)"))
-        marks = page.locator("article a.claim-ref")
-        targets = marks.evaluate_all("els => els.map(e => e.getAttribute('href'))")
-        dangling = [t for t in targets if t.lstrip("#") not in ids]
-        assert dangling == [], f"{path}: marks that link to no claim: {dangling}"
-        if targets:
-            marked += 1
-            marks.first.click()  # following a mark opens the box at its claim
-            line = page.locator(f"[id='{targets[0].lstrip('#')}']")
-            line.wait_for(state="visible", timeout=5_000)
-            assert box.get_attribute("open") is not None, f"{path}: the mark did not open the box"
-        assert report.external == [], f"{path}: requests that left the page {report.external}"
-        assert report.console_errors == [], f"{path}: {report.console_errors}"
-        page.context.close()
-    assert marked == len(CHAPTERS), "every chapter marks at least one sentence as checked"
+def _check_claims_box(page: Page, path: str) -> None:
+    """A chapter page's "Checked on this page" box: one, collapsed, listing claims that all
+    passed; every mark in the prose links to a line of it, there is at least one, and following
+    it opens the box at its claim. Run in test_page_loads_cleanly_offline's page load."""
+    boxes = page.locator("article details.checked-claims")
+    assert boxes.count() == 1, f"{path}: {boxes.count()} 'Checked on this page' boxes"
+    box = boxes.first
+    assert box.get_attribute("open") is None, f"{path}: the box should start collapsed"
+    statuses = box.locator("li.claim").evaluate_all("els => els.map(e => e.dataset.status)")
+    assert statuses, f"{path}: the box lists no claim"
+    assert set(statuses) == {"passed"}, f"{path}: claims that failed in the build: {statuses}"
+    summary = box.locator("summary").inner_text()
+    assert summary == f"Checked on this page ({len(statuses)})", (path, summary)
+    ids = set(box.locator("li.claim").evaluate_all("els => els.map(e => e.id)"))
+    marks = page.locator("article a.claim-ref")
+    targets = marks.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    dangling = [t for t in targets if t.lstrip("#") not in ids]
+    assert dangling == [], f"{path}: marks that link to no claim: {dangling}"
+    assert targets, f"{path}: no sentence is marked as checked"
+    marks.first.click()  # following a mark opens the box at its claim
+    line = page.locator(f"[id='{targets[0].lstrip('#')}']")
+    line.wait_for(state="visible", timeout=5_000)
+    assert box.get_attribute("open") is not None, f"{path}: the mark did not open the box"
 
 
 # Explorable figures (d2lmini.explore): a slider over frames drawn at build time, with no kernel,
