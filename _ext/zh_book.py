@@ -73,6 +73,9 @@ def overrides(builder: str) -> dict[str, Any]:
         "locale_dirs": [LOCALE.as_posix()],
         "html_title": "可运行的深度学习",
         "html_theme_options": {"search_bar_text": "搜索本书……"},
+        # the button of a cell whose code is hidden (the chapters hide only code, never outputs)
+        "nb_code_prompt_show": "显示代码",
+        "nb_code_prompt_hide": "隐藏代码",
         "mathjax_path": "../../mathjax/tex-chtml.js",
         # pages not translated yet: the English edition's (bilingual.py loads intersphinx)
         "intersphinx_mapping": {"en": ("../", english.as_posix())},
