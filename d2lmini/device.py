@@ -36,7 +36,9 @@ def best_device() -> torch.device:
 
 
 def _read_proc_stat() -> tuple[int, int, int] | None:
-    """(cores, busy jiffies, all jiffies) summed over the machine's cores; None off Linux."""
+    """(cores, busy jiffies, all jiffies) summed over the machine's cores; None off Linux, and
+    None where this process may use fewer cores than ``/proc/stat`` counts (a container pinned to
+    some of a shared machine's cores: the others' load is not ours to avoid)."""
     try:
         with open("/proc/stat", encoding="ascii") as f:
             lines = f.read().splitlines()
@@ -44,6 +46,9 @@ def _read_proc_stat() -> tuple[int, int, int] | None:
         return None
     total = [int(v) for v in lines[0].split()[1:]]
     cores = sum(1 for line in lines if line.startswith("cpu") and line[3:4].isdigit())
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(cores)
+    if len(usable) != cores:
+        return None
     idle = total[3] + (total[4] if len(total) > 4 else 0)  # idle and waiting for I/O
     all_ = sum(total[:8])  # user nice system idle iowait irq softirq steal; guests are in user
     return cores, all_ - idle, all_

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -71,6 +72,13 @@ def test_best_device_uses_free_cores_on_the_cpu(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     monkeypatch.setattr(device, "use_free_cores", lambda: calls.append(1) or 1)
     assert best_device().type == "cpu" and calls == [1]
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="busy_cores reads Linux's /proc/stat")
+def test_the_load_of_cores_this_process_cannot_use_is_not_counted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # pinned to one core
+    assert device._read_proc_stat() is None or os.cpu_count() == 1
 
 
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="busy_cores reads Linux's /proc/stat")
