@@ -72,8 +72,11 @@ def _messages(page: str) -> list[Message]:
         return [m for m in read_po(f) if m.id]
 
 
+_TARGET = re.compile(r"<([^<>]+)>\s*$")  # the target of a role with its own words: `words <target>`
+
+
 def _term_target(text: str) -> str:
-    match = re.search(r"<([^<>]+)>\s*$", text)
+    match = _TARGET.search(text)
     return (match.group(1) if match else text).strip().lower()
 
 
@@ -84,7 +87,7 @@ _LINK_ROLES = ("ref", "numref", "doc")
 def _role_kept(match: re.Match[str]) -> str:
     """A role as a translation must keep it: whole, or for a cross-reference with its own words
     (`` {ref}`the MLP chapter <chap-mlp>` ``) the role and its target only."""
-    target = re.search(r"<([^<>]+)>\s*$", match["text"])
+    target = _TARGET.search(match["text"])
     if match["name"] in _LINK_ROLES and target:
         return f"{{{match['name']}}}`<{target.group(1)}>`"
     return match.group(0)
