@@ -35,13 +35,37 @@ from tqdm.auto import tqdm
 
 from d2lmini.distributed import all_reduce_sum_, is_main_process
 
-__all__ = ["METRICS", "History", "evaluate", "fit"]
+__all__ = ["METRICS", "History", "evaluate", "fit", "warmup_cosine"]
 
 Batches = Iterable[Sequence[torch.Tensor]]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 #: What ``metrics`` may name, and the short name each is recorded under.
 METRICS: dict[str, str] = {"accuracy": "acc", "perplexity": "ppl"}
+
+
+def warmup_cosine(steps: int, warmup: int, floor: float = 0.0) -> Callable[[int], float]:
+    """The multiplier of the peak learning rate at each step, for ``LambdaLR``.
+
+    It rises linearly over ``warmup`` steps (``1/warmup, 2/warmup, ..., 1``), then falls along
+    half a cosine to ``floor`` at step ``steps``, and stays there.
+
+    Args:
+        steps: The length of the run, in steps (the schedule is stepped once per batch).
+        warmup: Steps of linear warm-up, at least 1.
+        floor: The final multiplier, between 0 and 1.
+    """
+    if warmup < 1 or steps < warmup or not 0 <= floor <= 1:
+        raise ValueError(f"need 1 <= warmup <= steps and 0 <= floor <= 1, got steps={steps}, "
+                         f"warmup={warmup}, floor={floor}")
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
 
 
 @dataclass

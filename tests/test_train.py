@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from d2lmini.data import Minibatches
-from d2lmini.train import History, evaluate, fit
+from d2lmini.train import History, evaluate, fit, warmup_cosine
 
 
 def _blobs(n: int = 300, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -208,3 +208,21 @@ def test_fit_refuses_unknown_metrics() -> None:
     with pytest.raises(ValueError, match="perplexity"):
         fit(model, Minibatches(X, y, batch_size=10), nn.CrossEntropyLoss(),
             torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, metrics=("bleu",))
+
+
+def test_warmup_cosine_rises_linearly_then_falls_along_half_a_cosine_to_its_floor() -> None:
+    f = warmup_cosine(100, 10)
+    assert [f(0), f(4), f(9)] == [0.1, 0.5, 1.0]
+    assert abs(f(55) - 0.5) < 1e-12 and f(100) == 0.0 and f(150) == 0.0
+    g = warmup_cosine(100, 10, floor=0.1)
+    assert abs(g(100) - 0.1) < 1e-12 and abs(g(55) - 0.55) < 1e-12
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=2.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, f)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.2)  # LambdaLR applies f(0) at once
+    for _ in range(9):
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="warmup"):
+        warmup_cosine(10, 0)
