@@ -222,7 +222,10 @@ def test_sidebar_links_navigate(browser: Browser, site: str) -> None:
             "nav.bd-links a.reference.internal",
             "els => els.map(e => [e.getAttribute('href'), e.href])")
         relative = next(h for h, absolute in here if absolute.split("#")[0] == target)
-        page.click(f'nav.bd-links a.reference.internal[href="{relative}"]')
+        link = page.locator(f'nav.bd-links a.reference.internal[href="{relative}"]')
+        if not link.is_visible():  # a section inside a collapsed chapter: open it, as a reader does
+            link.locator("xpath=ancestor::details[1]/summary").click()
+        link.click()
         page.wait_for_load_state()
         assert page.url.split("#")[0] == target
         assert page.title()
