@@ -6,6 +6,7 @@
 - :mod:`d2lmini.device`: the best device present, and seeding for repeatable runs;
 - :mod:`d2lmini.plot`: figures that look the same in Jupyter, VS Code, scripts and the book;
 - :mod:`d2lmini.train`: the one training loop of every model in the book, and its history;
+- :mod:`d2lmini.transformer`: the translator of chapter 7, for the pages that use it after it;
 - :mod:`d2lmini.gpt`: the small GPT of chapter 8, for the pages that use it after the chapter;
 - :mod:`d2lmini.distributed`: which process am I, and my shard of every batch, for data
   parallelism with ``torch.distributed``.

@@ -1,0 +1,159 @@
+"""The translator of chapter 7, for the pages that use it after the chapter has built it.
+
+Chapter 7 writes these classes inline and checks that they compute what this module computes;
+its section on controls (d2l's setting, a decoder without its mask) imports them from here:
+
+- :class:`PositionalEncoding`: the sinusoidal position vectors of Vaswani et al., added to a
+  batch of embeddings;
+- :class:`Transformer`: an encoder-decoder built on ``nn.Transformer``'s pre-norm stacks, with
+  the embeddings (scaled by ``sqrt(d_model)``), the positions and the output layer around them;
+  ``encode`` and ``decode`` are separate because translating calls the encoder once and the
+  decoder once per word;
+- :class:`PairBatches`: batches ``(src, tgt_in, labels)`` of sentence pairs of similar length,
+  each padded only to its own longest sentence, in a seeded random order.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch import nn
+
+from d2lmini.text import Vocab
+
+__all__ = ["PairBatches", "PositionalEncoding", "Transformer"]
+
+
+class PositionalEncoding(nn.Module):
+    """Add the sinusoidal position vectors to a batch of embeddings ``(batch, steps, d_model)``.
+
+    Position ``p`` gets ``sin(p / 10000^(2i/d))`` in dimension ``2i`` and ``cos`` of the same in
+    dimension ``2i + 1``, for ``max_len`` positions.
+    """
+
+    P: torch.Tensor
+
+    def __init__(self, d_model: int, max_len: int = 64) -> None:
+        super().__init__()
+        position = torch.arange(max_len).unsqueeze(1)  # (max_len, 1)
+        freq = 10000 ** (torch.arange(0, d_model, 2) / d_model)  # (d_model/2,)
+        P = torch.zeros(max_len, d_model)
+        P[:, 0::2] = torch.sin(position / freq)
+        P[:, 1::2] = torch.cos(position / freq)
+        self.register_buffer("P", P, persistent=False)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return X + self.P[: X.shape[1]]
+
+
+class Transformer(nn.Module):
+    """An encoder-decoder Transformer on ``nn.Transformer``'s pre-norm stacks.
+
+    Args:
+        src_vocab, tgt_vocab: The sizes of the two vocabularies.
+        pad: The id of ``<pad>`` (the same in both): padded source positions are never attended.
+        d_model, num_heads, num_layers, d_ff, dropout: As for ``nn.Transformer``; ``num_layers``
+            blocks on each side.
+    """
+
+    def __init__(self, src_vocab: int, tgt_vocab: int, pad: int, d_model: int = 256,
+                 num_heads: int = 4, num_layers: int = 2, d_ff: int = 512,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        self.pad, self.d_model = pad, d_model
+        self.src_embed = nn.Embedding(src_vocab, d_model)
+        self.tgt_embed = nn.Embedding(tgt_vocab, d_model)
+        self.pe, self.dropout = PositionalEncoding(d_model), nn.Dropout(dropout)
+        # Pre-norm layers cannot take the encoder's nested-tensor shortcut (an inference speed-up
+        # for padded batches); nn.Transformer warns that it is off, which changes nothing here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="enable_nested_tensor is True")
+            self.core = nn.Transformer(
+                d_model, num_heads, num_layers, num_layers, d_ff, dropout,
+                batch_first=True, norm_first=True,
+            )
+        self.out = nn.Linear(d_model, tgt_vocab)
+        for embedding in (self.src_embed, self.tgt_embed):
+            nn.init.normal_(embedding.weight, std=d_model**-0.5)
+
+    def embed(self, embedding: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+        """Token embeddings times ``sqrt(d_model)``, plus positions: ``(batch, steps, d_model)``."""
+        X = embedding(ids) * math.sqrt(self.d_model)
+        out: torch.Tensor = self.dropout(self.pe(X))
+        return out
+
+    def encode(self, src: torch.Tensor) -> torch.Tensor:
+        """``(batch, src_steps)`` ids to the encoder's output ``(batch, src_steps, d_model)``."""
+        X = self.embed(self.src_embed, src)
+        memory: torch.Tensor = self.core.encoder(X, src_key_padding_mask=src == self.pad)
+        return memory
+
+    def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, src: torch.Tensor,
+               last: bool = False) -> torch.Tensor:
+        """Scores ``(batch, tgt_steps, tgt_vocab)``, or ``(batch, tgt_vocab)`` if ``last``.
+
+        Each target position sees the positions up to it (the causal mask) and every source
+        position that is not padding.
+        """
+        steps = tgt_in.shape[1]
+        causal = nn.Transformer.generate_square_subsequent_mask(steps, device=tgt_in.device)
+        Y = self.core.decoder(
+            self.embed(self.tgt_embed, tgt_in), memory, tgt_mask=causal,
+            tgt_is_causal=True, memory_key_padding_mask=src == self.pad)
+        scores: torch.Tensor = self.out(Y[:, -1] if last else Y)
+        return scores
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Scores for every target position, given the source and the target's input."""
+        return self.decode(tgt_in, self.encode(src), src)
+
+
+class PairBatches:
+    """Batches ``(src, tgt_in, labels)`` of similar length, in a seeded random order.
+
+    Every source gets ``<eos>``; every target gets ``<bos>`` in front and ``<eos>`` behind, and is
+    cut into the decoder's input (all but the last token) and its labels (all but the first).
+    The pairs are sorted by length and cut into batches of neighbours, so that each batch, padded
+    to its own longest sentence, holds little padding; each pass visits the batches in a new
+    random order (``shuffle=True``) or in order of length.
+
+    Args:
+        src, tgt: The source and target sentences as lists of ids, pair by pair.
+        vocab: The target vocabulary, for the ids of ``<bos>``, ``<eos>`` and ``<pad>`` (the
+            reserved tokens have the same ids in every :class:`d2lmini.text.Vocab`).
+        batch_size: Pairs per batch (the last batch may be smaller).
+        shuffle: Visit the batches in a random order, new each pass.
+        seed: Seeds the order of the batches.
+    """
+
+    def __init__(self, src: Sequence[list[int]], tgt: Sequence[list[int]], vocab: Vocab,
+                 batch_size: int, shuffle: bool = True, seed: int = 0) -> None:
+        if len(src) != len(tgt):
+            raise ValueError(f"{len(src)} sources but {len(tgt)} targets: give them pair by pair")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.src = [[*s, vocab.eos] for s in src]
+        self.tgt = [[vocab.bos, *t, vocab.eos] for t in tgt]
+        self.pad, self.shuffle = vocab.pad, shuffle
+        order = sorted(range(len(src)), key=lambda i: (len(self.tgt[i]), len(self.src[i])))
+        self.batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        self._generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def _pad(self, seqs: list[list[int]]) -> torch.Tensor:
+        steps = max(map(len, seqs))
+        return torch.tensor([s + [self.pad] * (steps - len(s)) for s in seqs])
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        order: Sequence[int] = range(len(self.batches))
+        if self.shuffle:
+            order = torch.randperm(len(order), generator=self._generator).tolist()
+        for b in order:
+            src = self._pad([self.src[i] for i in self.batches[b]])
+            tgt = self._pad([self.tgt[i] for i in self.batches[b]])
+            yield src, tgt[:, :-1], tgt[:, 1:]  # (batch, S), (batch, T), (batch, T)

@@ -1,0 +1,87 @@
+"""d2lmini.transformer: positions, the translator's masks, and batches of sentence pairs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from d2lmini.text import Vocab
+from d2lmini.transformer import PairBatches, PositionalEncoding, Transformer
+
+
+def test_positional_encoding_is_the_sinusoid_of_the_paper() -> None:
+    pe = PositionalEncoding(8, max_len=20)
+    p, i = 7, 2  # position 7, dimensions 4 and 5
+    assert pe.P[p, 2 * i].item() == pytest.approx(math.sin(p / 10000 ** (2 * i / 8)), abs=1e-6)
+    assert pe.P[p, 2 * i + 1].item() == pytest.approx(math.cos(p / 10000 ** (2 * i / 8)), abs=1e-6)
+    X = torch.zeros(3, 5, 8)
+    assert torch.equal(pe(X), pe.P[:5].expand(3, 5, 8))
+
+
+def _model() -> Transformer:
+    torch.manual_seed(0)
+    return Transformer(12, 15, pad=1, d_model=16, num_heads=4, num_layers=1, d_ff=32,
+                       dropout=0.0).eval()
+
+
+def test_a_target_position_never_sees_later_target_words() -> None:
+    model = _model()
+    src = torch.randint(4, 12, (2, 6))
+    tgt = torch.randint(4, 15, (2, 5))
+    changed = tgt.clone()
+    changed[:, 3:] = 4 + (changed[:, 3:] - 3) % 11  # other words from position 3 on
+    with torch.no_grad():
+        a, b = model(src, tgt), model(src, changed)
+    assert torch.allclose(a[:, :3], b[:, :3], atol=1e-6)
+    assert not torch.allclose(a[:, 3:], b[:, 3:], atol=1e-4)
+
+
+def test_source_padding_changes_nothing_and_last_is_the_last_position() -> None:
+    model = _model()
+    src = torch.randint(4, 12, (2, 6))
+    padded = torch.cat([src, torch.ones(2, 3, dtype=torch.long)], dim=1)  # pad id 1
+    tgt = torch.randint(4, 15, (2, 5))
+    with torch.no_grad():
+        scores = model(src, tgt)
+        assert torch.allclose(scores, model(padded, tgt), atol=1e-5)
+        last = model.decode(tgt, model.encode(src), src, last=True)
+    assert scores.shape == (2, 5, 15)
+    assert torch.allclose(last, scores[:, -1], atol=1e-6)
+
+
+def _vocab() -> Vocab:
+    return Vocab([["a", "b", "c", "d", "e"]])
+
+
+def test_pair_batches_sort_pad_and_shift() -> None:
+    vocab = _vocab()
+    src = [[5] * n for n in (3, 1, 2, 5, 4)]
+    tgt = [[6] * n for n in (2, 4, 1, 3, 5)]
+    batches = PairBatches(src, tgt, vocab, batch_size=2, shuffle=False)
+    assert len(batches) == 3
+    seen = []
+    for s, t_in, labels in batches:
+        assert torch.equal(t_in[:, 1:], labels[:, :-1])  # the labels are the input shifted
+        assert (t_in[:, 0] == vocab.bos).all()
+        lengths = (labels != vocab.pad).sum(1)  # words and <eos>
+        seen += lengths.tolist()
+        assert ((s == vocab.eos).sum(1) == 1).all()
+    assert seen == sorted(seen) == [2, 3, 4, 5, 6]  # in order of target length
+
+
+def test_pair_batches_order_is_seeded_and_new_each_pass() -> None:
+    vocab = _vocab()
+    src = [[5] * (1 + n % 4) for n in range(40)]
+    tgt = [[6] * (1 + n % 5) for n in range(40)]
+
+    def passes(seed: int) -> list[list[int]]:
+        batches = PairBatches(src, tgt, vocab, batch_size=4, seed=seed)
+        return [[int(t.shape[1]) * 100 + int(s.sum()) for s, t, _ in batches] for _ in range(2)]
+
+    assert passes(0) == passes(0)
+    first, second = passes(0)
+    assert first != second and sorted(first) == sorted(second)
+    with pytest.raises(ValueError, match="pair by pair"):
+        PairBatches(src, tgt[:-1], vocab, batch_size=4)
