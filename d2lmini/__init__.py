@@ -2,6 +2,7 @@
 
 - :mod:`d2lmini.data`: the datasets as in-memory tensors, and minibatches over them;
 - :mod:`d2lmini.text`: tokens, vocabularies, and batches of text for language models;
+- :mod:`d2lmini.bpe`: subword tokens by byte-pair encoding, learned on a training text;
 - :mod:`d2lmini.download`: where data files come from and how they are verified;
 - :mod:`d2lmini.device`: the best device present, and seeding for repeatable runs;
 - :mod:`d2lmini.plot`: figures that look the same in Jupyter, VS Code, scripts and the book;

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import d2lmini.bpe
 import d2lmini.data
 import d2lmini.distributed
 import d2lmini.explore
@@ -21,7 +22,7 @@ def test_readme_examples() -> None:
 
 
 @pytest.mark.parametrize("module", [
-    d2lmini.data, d2lmini.text, d2lmini.distributed, d2lmini.explore,
+    d2lmini.bpe, d2lmini.data, d2lmini.text, d2lmini.distributed, d2lmini.explore,
 ])
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
