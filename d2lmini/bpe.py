@@ -1,8 +1,8 @@
 """Subword tokens by byte-pair encoding: learn merges on a training text, then cut any text.
 
-Byte-pair encoding (Sennrich et al., 2016) starts from characters and repeatedly merges the
-most frequent adjacent pair of symbols into one new symbol, until the vocabulary has the size
-asked for. Frequent words end as one token, rare ones as a few pieces, and no text is ever
+Byte-pair encoding (Gage, 1994, a compression method; for subword tokens, Sennrich et al., 2016)
+starts from characters and repeatedly merges the most frequent adjacent pair of symbols into one
+new symbol, until the vocabulary has the size asked for. Frequent words end as one token, rare ones as a few pieces, and no text is ever
 out of the vocabulary as long as its characters were seen in training.
 
 The text is first cut into chunks that merges never cross: a word with the space before it,
@@ -26,7 +26,8 @@ from itertools import pairwise
 __all__ = ["BPE", "CHUNK"]
 
 #: Where merges stop: a word or a run of punctuation, each with the space before it, or white
-#: space (a run before a word leaves its last space to the word).
+#: space (a run of white space before a word leaves its last character to the word if it is a
+#: space, and as a chunk of its own otherwise).
 CHUNK = re.compile(r" ?\w+| ?[^\w\s]+|\s+(?!\S)|\s+")
 
 
@@ -57,9 +58,10 @@ class BPE:
         """Merge the most frequent adjacent pair until there are ``vocab_size`` symbols.
 
         Pairs are counted within the chunks of :data:`CHUNK`, each chunk weighted by how often
-        it occurs. Ties go to the pair whose symbols were made first (characters in code-point
-        order, then merged symbols in the order of their merges), the rule of Hugging Face's
-        ``tokenizers``, against which the tests check this function. Only the chunks that
+        it occurs. Ties go to the pair whose first symbol, then second, was made first
+        (characters in code-point order, then merged symbols in the order of their merges), the
+        rule of Hugging Face's ``tokenizers``, against which the tests check this function.
+        Learning stops early if no pair is left to merge. Only the chunks that
         contain the merged pair are updated after a merge, which keeps learning fast.
 
         Raises:
@@ -106,7 +108,8 @@ class BPE:
         """Cut ``text`` into tokens: each chunk's characters, merged in the learned order.
 
         A character the training text lacked stays a token of its own, which a
-        :class:`~d2lmini.text.Vocab` built on the training tokens maps to ``<unk>``.
+        :class:`~d2lmini.text.Vocab` built on the training tokens maps to ``<unk>``; so does a
+        symbol that later merges consumed wherever it occurred in the training text.
         """
         tokens: list[str] = []
         for chunk in CHUNK.findall(text):
