@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (the Chinese edition's words use Chinese punctuation)
 """The ``{claim}`KEY``` role: a small ✓ after a sentence, linking to the claim that backs it.
 
 Each chapter ends with the box that :func:`d2lmini.claims.report` draws, "Checked on this page",
@@ -8,6 +9,11 @@ a tooltip. The link is checked when the page is built: a key that no claim on th
 shipping a mark that backs nothing.
 
 ``_static/claims.js`` opens the collapsed box when a ✓ is followed.
+
+In the Chinese edition the box's own words (its title, the note under it, "expected", the heading
+of the times measured) are given in Chinese: the run is the English edition's, so
+:func:`d2lmini.claims.report` wrote them in English. The claims themselves stay as the code wrote
+them, like every printed output.
 """
 
 from __future__ import annotations
@@ -23,6 +29,18 @@ logger = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _CLAIM_ID = re.compile(r'<li class="claim" id="claim-([a-z0-9-]+)"')
+_BOX_TITLE = re.compile(r"<summary>Checked on this page \((\d+)(?:, (\d+) failed)?\)</summary>")
+_EXPECTED = re.compile(r'<span class="claim-condition">\(expected (.*?)\)</span>')
+#: The box's fixed English, as d2lmini.claims writes it, and its Chinese.
+_BOX_ZH = {
+    "<p>Each line is a claim of this page, the value this run measured, and the condition it was "
+    "checked against; a claim that fails stops the notebook with an error that names it. A ✓ in "
+    "the text links to its line here.</p>":
+    "<p>每一行是本页的一个论断（按代码中的原文列出）、这次运行测得的值，以及检验它的条件；"
+    "论断一旦不成立，笔记本就会停下，报出点名该论断的错误。正文中的 ✓ 链接到这里对应的一行。</p>",
+    "<p>Measured here, not checked (times depend on the machine):</p>":
+    "<p>在此测得，不作检验（时间取决于机器）：</p>",
+}
 
 
 class claim_mark(nodes.Inline, nodes.TextElement):  # noqa: N801 (docutils names nodes so)
@@ -45,7 +63,7 @@ def _role(name: str, rawtext: str, text: str, lineno: int, inliner: Any,
 
 def _visit_html(self: Any, node: claim_mark) -> None:
     if str(self.config.language or "en").startswith("zh"):  # the Chinese edition
-        title = "构建本页时已检验 (见页末 &quot;Checked on this page&quot; 框中的对应一行)"
+        title = "构建本页时已检验（见页末“本页检验过的论断”框中的对应一行）"
     else:
         title = ("Checked when this page was built: see its line in &quot;Checked on this "
                  "page&quot; at the end")
@@ -78,12 +96,36 @@ def _check_keys(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             )
 
 
+def box_in_chinese(html: str) -> str:
+    """The words of a "Checked on this page" box in Chinese; any other HTML unchanged."""
+    if 'class="checked-claims"' not in html:
+        return html
+    html = _BOX_TITLE.sub(
+        lambda m: f"<summary>本页检验过的论断（{m[1]}"
+        + (f"，{m[2]} 个未通过" if m[2] else "") + "）</summary>", html)
+    html = _EXPECTED.sub(lambda m: f'<span class="claim-condition">（要求：{m[1]}）</span>', html)
+    for english, chinese in _BOX_ZH.items():
+        html = html.replace(english, chinese)
+    return html
+
+
+def _translate_box(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    if not str(app.config.language or "en").startswith("zh"):
+        return
+    for raw in list(doctree.findall(nodes.raw)):
+        text = raw.astext()
+        chinese = box_in_chinese(text)
+        if chinese != text:
+            raw.replace_self(nodes.raw("", chinese, format=raw.get("format", "html")))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(claim_mark, html=(_visit_html, _depart_html),
                  latex=(_visit_text, None), text=(_visit_text, None),
                  man=(_visit_text, None), texinfo=(_visit_text, None))
     app.add_role("claim", _role)
     app.connect("doctree-resolved", _check_keys)
+    app.connect("doctree-resolved", _translate_box)
     app.add_css_file("claims.css")
     app.add_js_file("claims.js")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,8 +2,9 @@
 
 Byte-pair encoding (Gage, 1994, a compression method; for subword tokens, Sennrich et al., 2016)
 starts from characters and repeatedly merges the most frequent adjacent pair of symbols into one
-new symbol, until the vocabulary has the size asked for. Frequent words end as one token, rare ones as a few pieces, and no text is ever
-out of the vocabulary as long as its characters were seen in training.
+new symbol, until the vocabulary has the size asked for. Frequent words end as one token, rare
+ones as a few pieces, and no text is ever out of the vocabulary as long as its characters were
+seen in training.
 
 The text is first cut into chunks that merges never cross: a word with the space before it,
 a run of punctuation with the space before it, or a run of white space (GPT-2's rule,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import doctest
+import html
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -165,3 +167,21 @@ def test_a_script_prints_the_report() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "Checked on this page (1)" in out and "✓ two is above one" in out
+
+
+def test_the_chinese_edition_gives_the_box_its_own_words_in_chinese() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "_ext"))
+    from claim_marks import box_in_chinese
+
+    claims = Claims()
+    claims.check("a < b (checked)", 3, above(2), key="amp")
+    with pytest.raises(ClaimError):
+        claims.check("fails", 1, above(2))
+    claims.measured("a time", 2.5)
+    box = box_in_chinese(claims.report()._repr_html_())
+    words = re.sub(r'<span class="claim-(?:words|value)">.*?</span>', "", box)  # the run's own
+    words = html.unescape(re.sub(r"<[^>]+>", "", words))
+    assert re.findall(r"[A-Za-z]{2,}", words) == [], words  # no English left but the claims
+    assert "本页检验过的论断（2，1 个未通过）" in box and "（要求：&gt; 2）" in box  # noqa: RUF001
+    assert "a &lt; b (checked)" in box and "在此测得" in box
+    assert box_in_chinese("<p>Checked on this page</p>") == "<p>Checked on this page</p>"

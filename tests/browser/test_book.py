@@ -434,7 +434,8 @@ def _check_claims_box(page: Page, path: str) -> None:
     assert statuses, f"{path}: the box lists no claim"
     assert set(statuses) == {"passed"}, f"{path}: claims that failed in the build: {statuses}"
     summary = box.locator("summary").inner_text()
-    assert summary == f"Checked on this page ({len(statuses)})", (path, summary)
+    title = "本页检验过的论断（{}）" if path.startswith("zh/") else "Checked on this page ({})"  # noqa: RUF001
+    assert summary == title.format(len(statuses)), (path, summary)
     ids = set(box.locator("li.claim").evaluate_all("els => els.map(e => e.id)"))
     marks = page.locator("article a.claim-ref")
     targets = marks.evaluate_all("els => els.map(e => e.getAttribute('href'))")
