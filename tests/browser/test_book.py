@@ -316,11 +316,28 @@ def test_every_captioned_figure_holds_an_image_and_a_chapter_number() -> None:
                 continue
             text = re.sub(r"<[^>]+>", "", caption.group(1)).strip()
             assert re.search(r"<img\b", figure), f"{path}: caption on no image: {text[:60]}"
+            # its alt text is the caption (math as TeX, so compared by letters only)
+            alt = html.unescape(re.search(r'<img\b[^>]*\balt="([^"]*)"', figure).group(1))
+            words = html.unescape(text).split(maxsplit=2)[-1]  # without "Fig. N"
+            letters = functools.partial(re.sub, r"[^a-z]", "")
+            assert letters(alt.lower())[:40] == letters(words.lower())[:40], (path, alt[:60])
             # the preliminaries are in the table of contents' unnumbered part: "Fig. 1", not "1.1"
             number = r"\d+" if path == "chapters/preliminaries.html" else r"\d+\.\d+"
             assert re.match(rf"Fig\. {number} ", text), f"{path}: unnumbered caption: {text[:60]}"
             numbered += 1
     assert numbered >= 20, numbered
+
+
+def test_every_image_of_a_chapter_has_an_alt_text_not_a_file_name() -> None:
+    """Both editions: a figure's alt text is its caption (test above), any other image's says what
+    it is; a file name, which is what a screen reader would otherwise read out, never is."""
+    chapters = CHAPTERS + [p for p in ZH_PAGES if "/chapters/" in p]
+    for path in chapters:
+        source = (HTML / path).read_text(encoding="utf-8")
+        alts = re.findall(r'<img\b[^>]*\balt="([^"]*)"', source)
+        bad = [a for a in alts if not a.strip() or re.search(r"\.(svg|png|jpe?g|gif)$", a)]
+        assert bad == [], f"{path}: images whose alt text is empty or a file name: {bad[:3]}"
+    assert any("/chapters/" in p for p in chapters[len(CHAPTERS):]), "no Chinese chapter"
 
 
 def test_bibliography_lists_every_cited_work(browser: Browser, site: str) -> None:
