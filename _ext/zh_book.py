@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -98,11 +99,25 @@ def build(builder: str, outdir: Path, extra: dict[str, Any]) -> int:
     return 1 if isinstance(result, Exception) else int(result or 0)
 
 
+def search_words(path: Path) -> Path:
+    """Write the glossary's Chinese terms as a word list for jieba, which Sphinx's Chinese search
+    index segments the text with: Chinese has no spaces, and without these words jieba would cut
+    反向传播 into 反向 and 传播, so that a search for the term found nothing."""
+    from glossary_chinese import read_glossary
+
+    names = sorted({name for term in read_glossary().values() for name in term.names
+                    if re.fullmatch(r"[\u3400-\u9fff]{2,}", name)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
+    return path
+
+
 def html(extra: dict[str, Any]) -> int:
     if not (BUILD / "html" / "objects.inv").is_file():
         raise SystemExit("build the English edition first (make book does)")
     shutil.rmtree(OUT, ignore_errors=True)
-    status = build("html", OUT / "html", extra)
+    words = search_words(OUT / "search_words.txt")
+    status = build("html", OUT / "html", {"html_search_options": {"dict": str(words)}, **extra})
     if status == 0:
         shutil.rmtree(PUBLISHED, ignore_errors=True)
         shutil.move(OUT / "html", PUBLISHED)

@@ -231,13 +231,22 @@ def test_sidebar_links_navigate(browser: Browser, site: str) -> None:
         assert page.title()
 
 
-def test_search_finds_the_perceptron_chapter(browser: Browser, site: str) -> None:
-    page, report = _open(browser, site, "search.html?q=perceptron")
+@pytest.mark.parametrize(("edition", "query", "chapter"), [
+    ("", "perceptron", "chapters/perceptron.html"),
+    # Chinese has no spaces: the index needs jieba's segmentation (and the glossary's terms as
+    # its words) to hold Chinese words at all; a term and a word of running text are searched
+    (f"{ZH}/", "感知机", "chapters/perceptron.html"),
+    (f"{ZH}/", "反向传播", "chapters/backprop.html"),
+    (f"{ZH}/", "莎士比亚", "chapters/gpt.html"),
+])
+def test_search_finds_a_chapter(browser: Browser, site: str, edition: str, query: str,
+                                chapter: str) -> None:
+    page, report = _open(browser, site, f"{edition}search.html?q={query}")
     page.wait_for_selector("#search-results li a", timeout=20_000)
     hits = page.eval_on_selector_all(
         "#search-results li a", "els => els.map(e => e.getAttribute('href'))"
     )
-    assert any("chapters/perceptron.html" in h for h in hits), hits
+    assert any(chapter in h for h in hits), (query, hits)
     assert report.external == []
 
 
