@@ -150,7 +150,7 @@ test-latest:
 
 test-browser: venv
 	@test -f $(BUILD)/html/index.html || { echo "build the book first: make book"; exit 1; }
-	$(BIN)/pytest tests/browser --durations=8
+	$(BIN)/pytest tests/browser -n 2 --durations=8
 
 # Unexecuted .ipynb copies of the chapters, in the repository's layout, for Jupyter, VS Code and
 # Colab (README: "Releasing the notebooks"). Never committed to main.
