@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter, defaultdict
 from itertools import pairwise
@@ -62,8 +63,9 @@ class BPE:
         it occurs. Ties go to the pair whose first symbol, then second, was made first
         (characters in code-point order, then merged symbols in the order of their merges), the
         rule of Hugging Face's ``tokenizers``, against which the tests check this function.
-        Learning stops early if no pair is left to merge. Only the chunks that
-        contain the merged pair are updated after a merge, which keeps learning fast.
+        Learning stops early if no pair is left to merge. Only the chunks that contain the
+        merged pair are updated after a merge, and the pairs wait in a heap ordered by count,
+        which keeps learning fast.
 
         Raises:
             ValueError: if ``text`` is empty or ``vocab_size`` is below its number of distinct
@@ -87,12 +89,23 @@ class BPE:
                 pairs[pair] += freqs[i]
                 where[pair].add(i)
         order = {c: n for n, c in enumerate(alphabet)}  # when each symbol was made
+
+        def entry(pair: tuple[str, str]) -> tuple[int, int, int, tuple[str, str]]:
+            return -pairs[pair], order[pair[0]], order[pair[1]], pair  # the smallest goes first
+
+        queue = [entry(pair) for pair in pairs]  # a heap; an entry whose count is out of date
+        heapq.heapify(queue)  # is skipped when it comes up
         merges: list[tuple[str, str]] = []
-        while len(order) < vocab_size and pairs:
-            best = max(pairs, key=lambda p: (pairs[p], -order[p[0]], -order[p[1]]))
+        while len(order) < vocab_size:
+            while queue and -queue[0][0] != pairs.get(queue[0][3]):
+                heapq.heappop(queue)
+            if not queue:
+                break
+            best = heapq.heappop(queue)[3]
             merges.append(best)
             new = best[0] + best[1]
             order.setdefault(new, len(order))
+            changed: set[tuple[str, str]] = set()
             for i in where.pop(best):
                 old = words[i]
                 for pair in pairwise(old):  # take the word's pairs out ...
@@ -103,6 +116,9 @@ class BPE:
                 for pair in pairwise(words[i]):  # ... and put its new ones in
                     pairs[pair] += freqs[i]
                     where[pair].add(i)
+                changed.update(pairwise(old), pairwise(words[i]))
+            for pair in changed & pairs.keys():
+                heapq.heappush(queue, entry(pair))
         return cls(merges, alphabet)
 
     def encode(self, text: str) -> list[str]:

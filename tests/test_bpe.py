@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
-from d2lmini.bpe import BPE, CHUNK
+from d2lmini.bpe import BPE, CHUNK, _merge
 
 TEXT = (
     "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
@@ -72,3 +74,30 @@ def test_bad_input_says_what_to_do() -> None:
         BPE.learn("", 10)
     with pytest.raises(ValueError, match="ask for at least 3"):
         BPE.learn("abcabc", 2)
+
+
+def plain_learn(text: str, vocab_size: int) -> list[tuple[str, str]]:
+    """The algorithm without bookkeeping: recount every pair before each merge."""
+    words = Counter(tuple(chunk) for chunk in CHUNK.findall(text))
+    made = {c: i for i, c in enumerate(sorted(set(text)))}
+    merges = []
+    while len(made) < vocab_size:
+        pairs: Counter[tuple[str, str]] = Counter()
+        for word, n in words.items():
+            for pair in pairwise(word):
+                pairs[pair] += n
+        if not pairs:
+            break
+        best = max(pairs, key=lambda p: (pairs[p], -made[p[0]], -made[p[1]]))
+        merges.append(best)
+        made.setdefault(best[0] + best[1], len(made))
+        words = Counter({tuple(_merge(list(w), best, best[0] + best[1])): n
+                         for w, n in words.items()})
+    return merges
+
+
+@given(st.text(alphabet="aab b,\n'", min_size=1, max_size=80), st.integers(1, 30))
+def test_the_bookkeeping_makes_the_merges_of_the_plain_algorithm(text: str, extra: int) -> None:
+    # few letters, many repeats: ties, merges that make a symbol twice, words that run out
+    vocab_size = len(set(text)) + extra
+    assert BPE.learn(text, vocab_size).merges == plain_learn(text, vocab_size)
