@@ -12,6 +12,7 @@ import html
 import http.server
 import json
 import re
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -47,12 +48,19 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a page closed while a file was still on its way to it: not a fault
+        super().handle_error(request, client_address)
+
+
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
     if not (HTML / "index.html").exists():
         pytest.fail("no built book: run `make book` first")
     handler = functools.partial(_QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"
