@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
-from d2lmini.bpe import BPE, CHUNK, _merge
+from d2lmini.bpe import BPE, CHUNK
 
 TEXT = (
     "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
@@ -76,6 +76,19 @@ def test_bad_input_says_what_to_do() -> None:
         BPE.learn("abcabc", 2)
 
 
+def merged(word: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]:
+    """The word with each occurrence of the pair, left to right, made one symbol."""
+    out, i = [], 0
+    while i < len(word):
+        if word[i : i + 2] == pair:
+            out.append(pair[0] + pair[1])
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    return tuple(out)
+
+
 def plain_learn(text: str, vocab_size: int) -> list[tuple[str, str]]:
     """The algorithm without bookkeeping: recount every pair before each merge."""
     words = Counter(tuple(chunk) for chunk in CHUNK.findall(text))
@@ -91,8 +104,7 @@ def plain_learn(text: str, vocab_size: int) -> list[tuple[str, str]]:
         best = max(pairs, key=lambda p: (pairs[p], -made[p[0]], -made[p[1]]))
         merges.append(best)
         made.setdefault(best[0] + best[1], len(made))
-        words = Counter({tuple(_merge(list(w), best, best[0] + best[1])): n
-                         for w, n in words.items()})
+        words = Counter({merged(w, best): n for w, n in words.items()})
     return merges
 
 
