@@ -5,12 +5,16 @@ Loaded by both builds (``_ext/zh_book.py`` builds the Chinese one with ``languag
 - every page of the HTML book opens with a link to its counterpart in the other edition: an English
   page whose translation is in the Chinese table of contents (``_toc.zh.yml``) links "中文", and
   every Chinese page links "English";
-- in the Chinese edition, a reference to a page that is not translated yet (a chapter, the
-  glossary, the API) resolves to the English page, through intersphinx and the English build's
-  ``objects.inv``; the "Whole book (.pdf)" button gets the English PDF, the only one there is;
+- in the Chinese edition, a reference to a page that is not translated yet (none today; a new
+  page before its catalogue is translated) resolves to the English page, through intersphinx and
+  the English build's ``objects.inv``; the "Whole book (.pdf)" button gets the English PDF, the
+  only one there is;
 - in the gettext build that extracts the catalogues (``make locale``), a figure's caption, which
   myst-nb keeps in a code cell's metadata and renders only around the cell's output, is extracted
-  although no notebook executes there, so that captions are translated like the prose.
+  although no notebook executes there, so that captions are translated like the prose;
+- text that comes from a Python docstring (the API reference's ``automodule``) is not extracted:
+  docstrings are part of the code, which both editions show unchanged. The page's own prose around
+  them is translated. In HTML such text carries the class ``docstring``.
 """
 
 from __future__ import annotations
@@ -95,6 +99,27 @@ def _captions_for_gettext(app: Any, doctree: nodes.document) -> None:
         cell += nodes.figure("", node)
 
 
+def _docstrings_stay_english(app: Any, doctree: nodes.document) -> None:
+    """Mark the text autodoc read from docstrings (its source is "[<file>:]docstring of <name>")
+    and everything inside a described object (a function's signature and fields; Sphinx itself
+    translates labels such as "Parameters") as not translatable, so that the gettext builder
+    leaves it out of the catalogues."""
+    from sphinx import addnodes
+
+    for desc in doctree.findall(addnodes.desc):
+        for node in desc.findall(nodes.TextElement):
+            node["translatable"] = False
+    for node in doctree.findall(nodes.TextElement):
+        if "docstring of " in str(node.source or ""):
+            node["translatable"] = False
+            # the class on the lists around it too: a compact list's item shows no <p>
+            element: nodes.Element | None = node
+            while element is not None and not isinstance(element, (nodes.section, nodes.document)):
+                if "docstring" not in element["classes"]:
+                    element["classes"].append("docstring")
+                element = element.parent
+
+
 def _builder_inited(app: Any) -> None:
     app.env.d2lmini_translated = set(translated_pages(Path(app.srcdir)))
 
@@ -106,5 +131,6 @@ def setup(app: Any) -> dict[str, Any]:
     # after sphinx-book-theme (501) and book_pdf (600) have added their buttons
     app.connect("html-page-context", _edition_link, priority=700)
     app.connect("doctree-read", _captions_for_gettext)
+    app.connect("doctree-read", _docstrings_stay_english)
     app.add_css_file("edition.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -172,6 +172,8 @@ _PROSE = """(leaveOutEnglishLinks) => [...document.querySelectorAll(
     'article :is(p, li, td, th, h1, h2, h3, h4, dt, dd, figcaption, .admonition-title)')]
   .filter(e => !e.closest('.cell_output, .output, pre, .highlight, details.checked-claims, '
                           + '[role=doc-biblioentry], .citation, .edition-link, dl.glossary > dt'))
+  // the API reference's docstrings and signatures are code, English in both editions
+  .filter(e => !(leaveOutEnglishLinks && e.closest('dl.py, .docstring')))
   .map(e => {
     const c = e.cloneNode(true);
     c.querySelectorAll('code, pre, .math, mjx-container, .headerlink, a.claim-ref')
