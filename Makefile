@@ -67,22 +67,25 @@ test-notebooks: venv
 # one with no stored run (changed since, or never tested) executes here, so after the English
 # build every run is stored. The Chinese edition (_ext/zh_book.py: the pages of _toc.zh.yml,
 # translated by locale/) renders the same runs into $(BUILD)/html/zh, after the English, whose
-# MathJax, objects.inv and untranslated pages it links to; it has no PDF yet. It and the PDF only
-# read the stored runs and write to folders of their own ($(BUILD)/zh; $(BUILD)/singlehtml and
-# $(BUILD)/pdf), so they build side by side: on two cores, 103 s for the whole book instead of
-# 149 s one after the other. The PDF is copied into the site last, where every page's "Whole
-# book (.pdf)" link finds it.
+# MathJax and objects.inv it uses; then its PDF, $(BUILD)/pdf/book.zh.pdf, from the doctrees
+# its HTML build left. The Chinese edition and the English PDF only read the stored runs and
+# write to folders of their own ($(BUILD)/zh and book.zh.pdf; $(BUILD)/singlehtml and
+# book.pdf), so they build side by side: on two cores, without the Chinese PDF, 103 s for the
+# whole book instead of 149 s one after the other. Each PDF is copied into its edition last,
+# where every page's "Whole book (.pdf)" (全书 PDF) link finds it.
 book: venv $(MATHJAX)
 	rm -rf $(BUILD)/html $(BUILD)/.doctrees $(BUILD)/jupyter_execute $(BUILD)/zh
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@start=$$(date +%s); \
-	  { $(BIN)/python _ext/zh_book.py html > $(BUILD)/zh.log 2>&1; echo $$? > $(BUILD)/zh.rc; } & \
+	  { { $(BIN)/python _ext/zh_book.py html && $(BIN)/python _ext/zh_book.py pdf; } \
+	    > $(BUILD)/zh.log 2>&1; echo $$? > $(BUILD)/zh.rc; } & \
 	  $(MAKE) --no-print-directory pdf; pdf=$$?; wait; \
 	  cat $(BUILD)/zh.log; zh=$$(cat $(BUILD)/zh.rc); rm -f $(BUILD)/zh.rc; \
-	  echo "the Chinese edition and the PDF, side by side, took $$(( $$(date +%s) - start )) s"; \
+	  echo "the Chinese edition and the PDFs, side by side, took $$(( $$(date +%s) - start )) s"; \
 	  [ "$$zh" = 0 ] || { echo "the Chinese edition failed (its log is above)" >&2; exit 1; }; \
 	  [ "$$pdf" = 0 ] || { echo "the PDF failed (its log is above)" >&2; exit 1; }
 	cp $(BUILD)/pdf/book.pdf $(BUILD)/html/book.pdf
+	cp $(BUILD)/pdf/book.zh.pdf $(BUILD)/html/zh/book.pdf
 	@echo "open $(BUILD)/html/index.html"
 
 # One page holding the whole book, from the same executed notebooks, printed by Debian's Chromium

@@ -54,7 +54,27 @@ class AuthorYearStyle(PlainStyle):  # type: ignore[misc]
     default_label_style = AuthorYearLabels
 
 
+def _read_entry_points_once() -> None:
+    """pybtex and sphinxcontrib-bibtex look each plugin up among the installed packages' entry
+    points every time they use it, and every look-up reads the metadata of every installed
+    distribution: about a thousand look-ups a build, 25 s of a 50 s single-page build of the
+    book on two cores. Read the entry points once and answer the look-ups from them."""
+    import importlib.metadata
+
+    import pybtex.plugin
+    import sphinxcontrib.bibtex.plugin
+
+    every = importlib.metadata.entry_points()
+
+    def entry_points(*, group: str, name: str) -> importlib.metadata.EntryPoints:
+        return every.select(group=group, name=name)
+
+    pybtex.plugin.entry_points = entry_points  # type: ignore[assignment]
+    sphinxcontrib.bibtex.plugin.entry_points = entry_points  # type: ignore[assignment]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    _read_entry_points_once()
     register_plugin("pybtex.style.labels", "authoryear", AuthorYearLabels)
     register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

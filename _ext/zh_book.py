@@ -3,6 +3,7 @@
 ::
 
     python _ext/zh_book.py html [-D name=value ...]  # _build/html/zh, after the English build
+    python _ext/zh_book.py pdf [-D ...]              # _build/pdf/book.zh.pdf, after `html`
     python _ext/zh_book.py extract DIR [-D ...]      # the pages' .pot templates, into DIR
     python _ext/zh_book.py check                     # fail if locale/ is stale against the sources
 
@@ -23,6 +24,11 @@ The build writes to ``_build/zh/html`` (myst-nb puts its executed notebooks besi
 folder, ``_build/zh/jupyter_execute``, not inside the English site) and then moves the result to
 ``_build/html/zh``. The Chinese pages use the English edition's MathJax (``_build/html/mathjax``)
 and link to its pages, its glossary and its ``objects.inv``, so the English is built first.
+
+``pdf`` prints the Chinese edition as one PDF, as ``make pdf`` prints the English: a single-page
+build (``_build/zh/singlehtml``, from the doctrees the HTML build left, so nothing is read again)
+printed by Chromium (``_ext/book_pdf.py``). ``make book`` copies it to ``_build/html/zh/book.pdf``,
+which the Chinese pages' "全书 PDF" button links.
 
 ``extract`` writes the ``.pot`` templates that ``sphinx-intl update`` merges into the catalogues
 (``make locale``), without executing anything: code cells and their outputs are never extracted.
@@ -47,6 +53,7 @@ LOCALE = ROOT / "locale"
 LANGUAGE = "zh_CN"
 CATALOGUES = LOCALE / LANGUAGE / "LC_MESSAGES"
 OUT = BUILD / "zh"  # the Sphinx build's own folder
+PDF = BUILD / "pdf" / "book.zh.pdf"
 PUBLISHED = BUILD / "html" / "zh"  # where the Chinese edition is served, inside the English one
 
 
@@ -85,15 +92,16 @@ def overrides(builder: str) -> dict[str, Any]:
     }
 
 
-def build(builder: str, outdir: Path, extra: dict[str, Any]) -> int:
-    """Build the Chinese table of contents' pages with ``builder``; return Sphinx's status."""
+def build(builder: str, outdir: Path, extra: dict[str, Any], doctrees: str | None = None) -> int:
+    """Build the Chinese table of contents' pages with ``builder``; return Sphinx's status.
+    ``doctrees``: the builder whose doctrees to use (by default ``builder``'s own)."""
     from jupyter_book.sphinx import build_sphinx
 
     os.chdir(ROOT)  # as `jupyter-book build .`: _config.yml's paths are relative to the book
     result = build_sphinx(
         ROOT, outdir, use_external_toc=True, noconfig=True, path_config=str(ROOT / "_config.yml"),
         confoverrides={**overrides(builder), **extra}, builder=builder,
-        doctreedir=str(outdir.parent / f".doctrees-{builder}"),
+        doctreedir=str(outdir.parent / f".doctrees-{doctrees or builder}"),
         warningiserror=True, keep_going=True,
     )
     return 1 if isinstance(result, Exception) else int(result or 0)
@@ -122,6 +130,26 @@ def html(extra: dict[str, Any]) -> int:
         shutil.rmtree(PUBLISHED, ignore_errors=True)
         shutil.move(OUT / "html", PUBLISHED)
         print(f"the Chinese edition: {PUBLISHED.relative_to(ROOT)}/index.html")
+    return status
+
+
+def pdf(extra: dict[str, Any]) -> int:
+    """The Chinese edition as one PDF: the single-page build, printed by Chromium."""
+    from book_pdf import print_book
+
+    if not (OUT / ".doctrees-html" / "environment.pickle").is_file():
+        raise SystemExit("build the Chinese edition first: python _ext/zh_book.py html "
+                         "(make book does both)")
+    single = OUT / "singlehtml"
+    shutil.rmtree(single, ignore_errors=True)
+    # A page of its own, not inside the English site: MathJax from _build/extra, as the English
+    # single page has it. Only settings that need no re-reading differ from the HTML build's.
+    status = build("singlehtml", single, {"html_extra_path": ["_build/extra"],
+                                          "mathjax_path": "../mathjax/tex-chtml.js", **extra},
+                   doctrees="html")
+    if status == 0:
+        size = print_book(single, PDF)
+        print(f"the Chinese edition's PDF: {PDF.relative_to(ROOT)}, {size / 1e6:.1f} MB")
     return status
 
 
@@ -180,7 +208,7 @@ def _definitions(pairs: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["html", "extract", "check"])
+    parser.add_argument("command", choices=["html", "pdf", "extract", "check"])
     parser.add_argument("outdir", nargs="?", help="extract: the folder for the .pot files")
     parser.add_argument("-D", dest="define", action="append", default=[],
                         metavar="NAME=VALUE", help="override a setting, e.g. nb_execution_mode=off")
@@ -188,6 +216,8 @@ def main(argv: list[str]) -> int:
     extra = _definitions(args.define)
     if args.command == "html":
         return html(extra)
+    if args.command == "pdf":
+        return pdf(extra)
     if args.command == "extract":
         if not args.outdir:
             parser.error("extract needs the output folder")

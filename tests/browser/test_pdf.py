@@ -1,6 +1,7 @@
-"""The PDF of the whole book (`make pdf`), read back as text with poppler's pdftotext.
+"""The PDFs of the whole book, read back as text with poppler's pdftotext: the English (`make
+pdf`) and the Chinese edition's (`python _ext/zh_book.py pdf`).
 
-Run after `make book` (which builds the PDF too) with `make test-browser`.
+Run after `make book` (which builds both) with `make test-browser`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = ROOT / "_build" / "pdf" / "book.pdf"
+ZH_PDF = ROOT / "_build" / "pdf" / "book.zh.pdf"
 HTML = ROOT / "_build" / "html"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -29,15 +31,46 @@ def _titles() -> list[str]:
     return titles
 
 
-@pytest.fixture(scope="module")
-def text() -> str:
-    if not PDF.is_file():
-        pytest.fail(f"no {PDF.relative_to(ROOT)}: run `make pdf` (or `make book`) first")
+def _zh_titles() -> list[str]:
+    """The Chinese title of every page of the Chinese edition, from its catalogue."""
+    from babel.messages.pofile import read_po
+
+    files = re.findall(r"file: (\S+)", (ROOT / "_toc.zh.yml").read_text(encoding="utf-8"))
+    titles = []
+    for name in files:
+        english = re.search(r"^# (.+)$", (ROOT / f"{name}.md").read_text(encoding="utf-8"),
+                            re.M).group(1)  # type: ignore[union-attr]
+        po = ROOT / "locale" / "zh_CN" / "LC_MESSAGES" / f"{name}.po"
+        with po.open("rb") as f:
+            titles.append({m.id: m.string for m in read_po(f)}[english])
+    return titles
+
+
+def _pdftotext(pdf: Path, how: str) -> str:
+    if not pdf.is_file():
+        pytest.fail(f"no {pdf.relative_to(ROOT)}: run {how} (or `make book`) first")
     if shutil.which("pdftotext") is None:
         pytest.fail("pdftotext not found: install Debian's poppler-utils")
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(PDF), "-"], capture_output=True,
-                         text=True, check=True).stdout
-    return out
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def _pages(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
+                          check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
+    print(f"{pdf.name}: {pages} pages, {pdf.stat().st_size / 1e6:.1f} MB")
+    return pages
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    return _pdftotext(PDF, "`make pdf`")
+
+
+@pytest.fixture(scope="module")
+def zh_text() -> str:
+    return _pdftotext(ZH_PDF, "`python _ext/zh_book.py pdf`")
 
 
 def _flat(s: str) -> str:
@@ -46,10 +79,7 @@ def _flat(s: str) -> str:
 
 
 def test_the_pdf_has_the_pages_of_a_book() -> None:
-    info = subprocess.run(["pdfinfo", str(PDF)], capture_output=True, text=True,
-                          check=True).stdout
-    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
-    print(f"{PDF.name}: {pages} pages, {PDF.stat().st_size / 1e6:.1f} MB")
+    pages = _pages(PDF)
     assert pages >= 15 * len(_titles()) // 2, pages  # the chapters run to dozens of pages each
 
 
@@ -80,15 +110,35 @@ def test_the_glossary_chinese_is_in_the_pdf(text: str) -> None:
     assert missing == [], f"glossary terms whose Chinese is not in the PDF: {missing[:10]}"
 
 
-def test_every_page_links_the_pdf() -> None:
+def test_every_page_links_the_pdf_of_its_edition() -> None:
     assert (HTML / "book.pdf").is_file(), "make book copies the PDF beside index.html"
+    assert (HTML / "zh" / "book.pdf").is_file(), "make book copies the Chinese PDF into zh/"
     pages = [p for p in HTML.rglob("*.html")
              if not any(part.startswith(("_", "mathjax")) for part in p.relative_to(HTML).parts)
              and p.name not in ("genindex.html", "search.html", "py-modindex.html")]
+    assert any(p.relative_to(HTML).parts[0] == "zh" for p in pages)
     for page in pages:
+        edition = HTML / "zh" if page.relative_to(HTML).parts[0] == "zh" else HTML
         hrefs = re.findall(r'href="([^"]*book\.pdf)"', page.read_text(encoding="utf-8"))
         assert hrefs, f"{page.relative_to(HTML)}: no link to the whole book's PDF"
-        assert (page.parent / hrefs[0]).resolve() == (HTML / "book.pdf").resolve(), hrefs
+        assert (page.parent / hrefs[0]).resolve() == (edition / "book.pdf").resolve(), hrefs
+
+
+def test_the_chinese_pdf_has_every_page_of_the_chinese_edition(zh_text: str) -> None:
+    titles = _zh_titles()
+    assert len(titles) == len(_titles()), "every page is in the Chinese edition"
+    assert _pages(ZH_PDF) >= 15 * len(titles) // 2
+    flat = re.sub(r"\s+", "", zh_text).replace("`", "")
+    missing = [t for t in titles if re.sub(r"\s+", "", t).replace("`", "") not in flat]
+    assert missing == [], f"Chinese titles not found in the Chinese PDF: {missing}"
+    # mostly Chinese: the prose is translated, code and output are not
+    assert len(_CJK.findall(zh_text)) > 0.3 * len(re.findall(r"[A-Za-z]", zh_text))
+
+
+def test_the_chinese_pdf_has_no_raw_tex_and_prints_the_solutions(zh_text: str) -> None:
+    raw = re.findall(r".{0,30}(?:\\\(|\\frac|\$\$|\\begin\{).{0,30}", zh_text)
+    assert raw == [], f"raw TeX in the Chinese PDF: {raw[:5]}"
+    assert zh_text.count("本页检验过的论断") >= 10  # the claim boxes, printed open
 
 
 def test_every_explorable_prints_its_default_frame_and_label(text: str) -> None:
