@@ -21,13 +21,13 @@ HTML = ROOT / "_build" / "html"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-def _titles() -> list[str]:
-    """The title (first heading) of every page in the table of contents."""
-    files = re.findall(r"file: (\S+)", (ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    titles = []
+def _titles(toc: str = "_toc.yml") -> dict[str, str]:
+    """The title (first heading) of every page in the table of contents, by page."""
+    files = re.findall(r"file: (\S+)", (ROOT / toc).read_text(encoding="utf-8"))
+    titles = {}
     for name in files:
         text = (ROOT / f"{name}.md").read_text(encoding="utf-8")
-        titles.append(re.search(r"^# (.+)$", text, re.M).group(1))  # type: ignore[union-attr]
+        titles[name] = re.search(r"^# (.+)$", text, re.M).group(1)  # type: ignore[union-attr]
     return titles
 
 
@@ -35,15 +35,16 @@ def _zh_titles() -> list[str]:
     """The Chinese title of every page of the Chinese edition, from its catalogue."""
     from babel.messages.pofile import read_po
 
-    files = re.findall(r"file: (\S+)", (ROOT / "_toc.zh.yml").read_text(encoding="utf-8"))
     titles = []
-    for name in files:
-        english = re.search(r"^# (.+)$", (ROOT / f"{name}.md").read_text(encoding="utf-8"),
-                            re.M).group(1)  # type: ignore[union-attr]
-        po = ROOT / "locale" / "zh_CN" / "LC_MESSAGES" / f"{name}.po"
-        with po.open("rb") as f:
+    for name, english in _titles("_toc.zh.yml").items():
+        with (ROOT / "locale" / "zh_CN" / "LC_MESSAGES" / f"{name}.po").open("rb") as f:
             titles.append({m.id: m.string for m in read_po(f)}[english])
     return titles
+
+
+def _raw_tex(text: str) -> list[str]:
+    # (not "\\[": the code of chapter 9 matches "\\[rank" in a regular expression)
+    return re.findall(r".{0,30}(?:\\\(|\\frac|\$\$|\\begin\{).{0,30}", text)
 
 
 def _pdftotext(pdf: Path, how: str) -> str:
@@ -85,13 +86,13 @@ def test_the_pdf_has_the_pages_of_a_book() -> None:
 
 def test_every_chapter_title_is_in_the_pdf(text: str) -> None:
     flat = _flat(text)
-    missing = [t for t in _titles() if _flat(re.sub(r"\{[^}]+\}`([^`]*)`", r"\1", t)) not in flat]
+    missing = [t for t in _titles().values()
+               if _flat(re.sub(r"\{[^}]+\}`([^`]*)`", r"\1", t)) not in flat]
     assert missing == [], f"titles not found in the PDF: {missing}"
 
 
 def test_no_formula_is_left_as_raw_tex(text: str) -> None:
-    # (not "\\[": the code of chapter 9 matches "\\[rank" in a regular expression)
-    raw = re.findall(r".{0,30}(?:\\\(|\\frac|\$\$|\\begin\{).{0,30}", text)
+    raw = _raw_tex(text)
     assert raw == [], f"raw TeX in the PDF: {raw[:5]}"
 
 
@@ -136,7 +137,7 @@ def test_the_chinese_pdf_has_every_page_of_the_chinese_edition(zh_text: str) -> 
 
 
 def test_the_chinese_pdf_has_no_raw_tex_and_prints_the_solutions(zh_text: str) -> None:
-    raw = re.findall(r".{0,30}(?:\\\(|\\frac|\$\$|\\begin\{).{0,30}", zh_text)
+    raw = _raw_tex(zh_text)
     assert raw == [], f"raw TeX in the Chinese PDF: {raw[:5]}"
     assert zh_text.count("本页检验过的论断") >= 10  # the claim boxes, printed open
 
