@@ -234,7 +234,8 @@ def test_sidebar_links_navigate(browser: Browser, site: str) -> None:
         relative = next(h for h, absolute in here if absolute.split("#")[0] == target)
         link = page.locator(f'nav.bd-links a.reference.internal[href="{relative}"]')
         if not link.is_visible():  # a section inside a collapsed chapter: open it, as a reader does
-            link.locator("xpath=ancestor::details[1]/summary").click()
+            # the arrow at the right of the chapter's entry (the summary itself has no height)
+            link.locator("xpath=ancestor::details[1]/summary").locator(".toctree-toggle").click()
         link.click()
         page.wait_for_load_state()
         assert page.url.split("#")[0] == target
