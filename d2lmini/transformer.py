@@ -10,21 +10,25 @@ its section on controls (d2l's setting, a decoder without its mask) imports them
   ``encode`` and ``decode`` are separate because translating calls the encoder once and the
   decoder once per word;
 - :class:`PairBatches`: batches ``(src, tgt_in, labels)`` of sentence pairs of similar length,
-  each padded only to its own longest sentence, in a seeded random order.
+  each padded only to its own longest sentence, in a seeded random order;
+- :func:`split_by_sentence`: the chapter's "real setting", short pairs split by source sentence
+  into test, validation and training, so that no held-out sentence is seen in training, not even
+  with another translation.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
 
 from d2lmini.text import Vocab
 
-__all__ = ["PairBatches", "PositionalEncoding", "Transformer"]
+__all__ = ["PairBatches", "PositionalEncoding", "Transformer", "split_by_sentence"]
 
 
 class PositionalEncoding(nn.Module):
@@ -157,3 +161,37 @@ class PairBatches:
             src = self._pad([self.src[i] for i in self.batches[b]])
             tgt = self._pad([self.tgt[i] for i in self.batches[b]])
             yield src, tgt[:, :-1], tgt[:, 1:]  # (batch, S), (batch, T), (batch, T)
+
+
+def split_by_sentence(
+    pairs: Iterable[tuple[Sequence[str], Sequence[str]]], max_len: int, n_test: int, n_val: int,
+    seed: int = 0,
+) -> tuple[dict[tuple[str, ...], list[Sequence[str]]], list[tuple[str, ...]],
+           list[tuple[str, ...]], list[tuple[list[str], Sequence[str]]]]:
+    """Split sentence pairs by their source sentence, as chapter 7's real setting does.
+
+    The pairs with at most ``max_len`` tokens on each side are grouped by source sentence; the
+    distinct sources are shuffled with ``seed``; the first ``n_test`` go to the test set, the next
+    ``n_val`` to validation, and the rest, with all their translations, to training.
+
+    Returns:
+        ``(groups, test, val, train_pairs)``: each short source (a tuple) with its translations in
+        the corpus's order, the test and validation sources, and the training pairs
+        ``(list(source), target)``, every translation of every training source.
+
+    Raises:
+        ValueError: if fewer than ``n_test + n_val + 1`` distinct short sources are left.
+    """
+    groups: dict[tuple[str, ...], list[Sequence[str]]] = {}
+    for source, target in pairs:
+        if len(source) <= max_len and len(target) <= max_len:
+            groups.setdefault(tuple(source), []).append(target)
+    sentences = list(groups)
+    if len(sentences) <= n_test + n_val:
+        raise ValueError(f"only {len(sentences)} distinct sources of at most {max_len} tokens: "
+                         f"too few for {n_test} test and {n_val} validation sentences and a "
+                         "training set; raise max_len or hold out fewer")
+    random.Random(seed).shuffle(sentences)
+    test, val = sentences[:n_test], sentences[n_test:n_test + n_val]
+    train_pairs = [(list(e), f) for e in sentences[n_test + n_val:] for f in groups[e]]
+    return groups, test, val, train_pairs

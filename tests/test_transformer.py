@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from d2lmini.text import Vocab
-from d2lmini.transformer import PairBatches, PositionalEncoding, Transformer
+from d2lmini.transformer import PairBatches, PositionalEncoding, Transformer, split_by_sentence
 
 
 def test_positional_encoding_is_the_sinusoid_of_the_paper() -> None:
@@ -85,3 +85,20 @@ def test_pair_batches_order_is_seeded_and_new_each_pass() -> None:
     assert first != second and sorted(first) == sorted(second)
     with pytest.raises(ValueError, match="pair by pair"):
         PairBatches(src, tgt[:-1], vocab, batch_size=4)
+
+
+def test_split_by_sentence_holds_out_whole_sentences() -> None:
+    pairs = [(["go", "."], ["va", "!"]), (["go", "."], ["file", "!"]),
+             (["hi", "."], ["salut", "!"]), (["run", "!"], ["cours", "!"]),
+             (["a", "b", "c"], ["x"]), (["wait", "."], ["attends"])]
+    groups, test, val, train = split_by_sentence(pairs, max_len=2, n_test=1, n_val=1, seed=0)
+    assert ("a", "b", "c") not in groups  # too long on one side
+    assert groups[("go", ".")] == [["va", "!"], ["file", "!"]]  # every translation, in order
+    assert len(test) == len(val) == 1 and len({*test, *val}) == 2
+    train_sources = {tuple(e) for e, _ in train}
+    assert not train_sources & {*test, *val}
+    assert train_sources | {*test, *val} == set(groups)
+    assert len(train) == sum(len(groups[e]) for e in train_sources)  # all their translations
+    assert split_by_sentence(pairs, 2, 1, 1, seed=0) == (groups, test, val, train)  # seeded
+    with pytest.raises(ValueError, match="too few"):
+        split_by_sentence(pairs, max_len=2, n_test=3, n_val=1)
