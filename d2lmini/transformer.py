@@ -13,7 +13,11 @@ its section on controls (d2l's setting, a decoder without its mask) imports them
   each padded only to its own longest sentence, in a seeded random order;
 - :func:`split_by_sentence`: the chapter's "real setting", short pairs split by source sentence
   into test, validation and training, so that no held-out sentence is seen in training, not even
-  with another translation.
+  with another translation;
+- :func:`greedy_translate`: greedy decoding of a list of sentences in one batch;
+- :func:`bleu_counts`, :func:`bleu_of_counts` and :func:`paired_bootstrap`: corpus BLEU from
+  per-sentence n-gram counts, and the paired bootstrap that resamples them to tell whether one
+  system's lead over another is more than the luck of the sentences.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import math
 import random
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
 import torch
@@ -28,7 +33,10 @@ from torch import nn
 
 from d2lmini.text import Vocab
 
-__all__ = ["PairBatches", "PositionalEncoding", "Transformer", "split_by_sentence"]
+__all__ = [
+    "PairBatches", "PositionalEncoding", "Transformer", "bleu_counts", "bleu_of_counts",
+    "greedy_translate", "paired_bootstrap", "split_by_sentence",
+]
 
 
 class PositionalEncoding(nn.Module):
@@ -195,3 +203,99 @@ def split_by_sentence(
     test, val = sentences[:n_test], sentences[n_test:n_test + n_val]
     train_pairs = [(list(e), f) for e in sentences[n_test + n_val:] for f in groups[e]]
     return groups, test, val, train_pairs
+
+
+@torch.no_grad()
+def greedy_translate(model: Transformer, sources: Sequence[Sequence[str]], src_vocab: Vocab,
+                     tgt_vocab: Vocab, max_len: int) -> list[list[str]]:
+    """Translate token lists greedily, all in one batch, as chapter 7's ``translate`` does.
+
+    Each source gets ``<eos>`` and is padded to the longest; the decoder starts from ``<bos>`` and
+    takes the most probable next token, for at most ``max_len`` steps; a sentence that has written
+    ``<eos>`` gets ``<pad>`` until all are done. The model is left in evaluation mode.
+
+    Returns:
+        One token list per source, cut at ``<eos>`` (which it does not include).
+    """
+    if not sources:
+        raise ValueError("no sentences to translate")
+    model.eval()
+    device = next(model.parameters()).device
+    batch = [[*src_vocab.encode(s), src_vocab.eos] for s in sources]
+    steps = max(map(len, batch))
+    src = torch.tensor([s + [src_vocab.pad] * (steps - len(s)) for s in batch], device=device)
+    memory = model.encode(src)  # (batch, src_steps, d_model)
+    ys = torch.full((len(src), 1), tgt_vocab.bos, device=device)
+    done = torch.zeros(len(src), dtype=torch.bool, device=device)
+    for _ in range(max_len):
+        token = model.decode(ys, memory, src, last=True).argmax(-1).masked_fill(done, tgt_vocab.pad)
+        ys = torch.cat([ys, token[:, None]], dim=1)
+        done |= token == tgt_vocab.eos
+        if done.all():
+            break
+    out = []
+    for row in ys[:, 1:].tolist():
+        cut = row.index(tgt_vocab.eos) if tgt_vocab.eos in row else len(row)
+        out.append([tgt_vocab.tokens[i] for i in row[:cut] if i != tgt_vocab.pad])
+    return out
+
+
+def _ngrams(tokens: Sequence[str], n: int) -> Counter[tuple[str, ...]]:
+    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+def bleu_counts(candidate: Sequence[str], reference: Sequence[str], max_n: int = 4) -> list[int]:
+    """One sentence's BLEU statistics against one reference.
+
+    Returns:
+        ``[matched_1, total_1, ..., matched_max_n, total_max_n, len(candidate), len(reference)]``:
+        for each n, the candidate's n-grams that the reference holds (each counted at most as
+        often as the reference has it) and all its n-grams; then the two lengths. Summed over a
+        corpus, :func:`bleu_of_counts` turns them into the corpus BLEU.
+    """
+    row = []
+    for n in range(1, max_n + 1):
+        ref_grams = _ngrams(reference, n)
+        row += [sum(min(c, ref_grams[g]) for g, c in _ngrams(candidate, n).items()),
+                max(len(candidate) - n + 1, 0)]
+    return [*row, len(candidate), len(reference)]
+
+
+def bleu_of_counts(S: torch.Tensor) -> torch.Tensor:
+    """Corpus BLEU (0-100) from :func:`bleu_counts` rows summed over sentences: ``(..., 2n + 2)``.
+
+    The geometric mean of the n-gram precisions times the brevity penalty, without smoothing (a
+    precision of zero gives 0); any leading dimensions are kept, one score per row.
+    """
+    max_n = (S.shape[-1] - 2) // 2
+    if S.shape[-1] != 2 * max_n + 2 or max_n < 1:
+        raise ValueError(f"the last dimension holds {S.shape[-1]} counts; bleu_counts writes "
+                         "2n + 2 per sentence")
+    precision = (S[..., 0:2 * max_n:2] / S[..., 1:2 * max_n:2]).log().mean(-1)
+    brevity = (1 - S[..., -1] / S[..., -2]).clamp(max=0)
+    return 100 * (brevity + precision).exp()
+
+
+def paired_bootstrap(counts_a: torch.Tensor, counts_b: torch.Tensor, resamples: int = 1000,
+                     seed: int = 0) -> torch.Tensor:
+    """BLEU of system a minus system b on ``resamples`` draws of the same sentences.
+
+    Args:
+        counts_a, counts_b: :func:`bleu_counts` rows ``(sentences, 2n + 2)`` of the two systems,
+            on the same sentences in the same order.
+        resamples: How many draws; each takes as many sentences as there are, with replacement,
+            the same for both systems, and re-weights their counts instead of recounting.
+        seed: Seeds the draws.
+
+    Returns:
+        ``(resamples,)`` differences; their 2.5% and 97.5% quantiles are the 95% interval.
+    """
+    if counts_a.shape != counts_b.shape:
+        raise ValueError(f"the two systems' counts differ in shape: {tuple(counts_a.shape)} and "
+                         f"{tuple(counts_b.shape)}; score both on the same sentences")
+    n = len(counts_a)
+    draws = torch.randint(n, (resamples, n), generator=torch.Generator().manual_seed(seed))
+    weights = torch.zeros(resamples, n, dtype=torch.float64).scatter_add_(
+        1, draws, torch.ones(resamples, n, dtype=torch.float64))  # how often each sentence
+    return (bleu_of_counts(weights @ counts_a.to(torch.float64))
+            - bleu_of_counts(weights @ counts_b.to(torch.float64)))

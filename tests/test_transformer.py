@@ -1,14 +1,26 @@
-"""d2lmini.transformer: positions, the translator's masks, and batches of sentence pairs."""
+"""d2lmini.transformer: positions, the translator's masks, batches of sentence pairs, greedy
+translation and BLEU from counts."""
 
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
+import sacrebleu
 import torch
 
 from d2lmini.text import Vocab
-from d2lmini.transformer import PairBatches, PositionalEncoding, Transformer, split_by_sentence
+from d2lmini.transformer import (
+    PairBatches,
+    PositionalEncoding,
+    Transformer,
+    bleu_counts,
+    bleu_of_counts,
+    greedy_translate,
+    paired_bootstrap,
+    split_by_sentence,
+)
 
 
 def test_positional_encoding_is_the_sinusoid_of_the_paper() -> None:
@@ -102,3 +114,67 @@ def test_split_by_sentence_holds_out_whole_sentences() -> None:
     assert split_by_sentence(pairs, 2, 1, 1, seed=0) == (groups, test, val, train)  # seeded
     with pytest.raises(ValueError, match="too few"):
         split_by_sentence(pairs, max_len=2, n_test=3, n_val=1)
+
+
+def test_greedy_translate_matches_one_sentence_at_a_time() -> None:
+    """Batched, padded and cut at <eos>, it writes what a plain loop over the full forward pass
+    writes for each sentence alone (the oracle: no padding, no early stop of the batch)."""
+    torch.manual_seed(1)
+    src_vocab = Vocab([list("abcdefgh")])
+    tgt_vocab = Vocab([list("stuvwxyz")])
+    model = Transformer(len(src_vocab), len(tgt_vocab), pad=tgt_vocab.pad, d_model=16,
+                        num_heads=4, num_layers=1, d_ff=32, dropout=0.0)
+    sources = [list("abc"), list("h"), list("gfedcba"), list("bb"), list("ehd")]
+    got = greedy_translate(model, sources, src_vocab, tgt_vocab, max_len=4)
+    expected = []
+    with torch.no_grad():
+        for s in sources:
+            src = torch.tensor([[*src_vocab.encode(s), src_vocab.eos]])
+            ys = [tgt_vocab.bos]
+            for _ in range(4):
+                token = int(model(src, torch.tensor([ys]))[0, -1].argmax())
+                if token == tgt_vocab.eos:
+                    break
+                ys.append(token)
+            expected.append([tgt_vocab.tokens[i] for i in ys[1:]])
+    assert got == expected
+    assert any(len(t) < 4 for t in got) and any(len(t) == 4 for t in got)  # both cases met
+    assert not model.training
+    with pytest.raises(ValueError, match="no sentences"):
+        greedy_translate(model, [], src_vocab, tgt_vocab, max_len=4)
+
+
+def test_bleu_of_summed_counts_is_sacrebleu() -> None:
+    rng = random.Random(0)
+    words = ["a", "b", "c", "d", "e"]
+    refs = [[rng.choice(words) for _ in range(rng.randint(3, 9))] for _ in range(40)]
+    cands = [[w if rng.random() < 0.7 else rng.choice(words) for w in r][: rng.randint(2, 9)]
+             for r in refs]
+    counts = torch.tensor([bleu_counts(c, r) for c, r in zip(cands, refs, strict=True)],
+                          dtype=torch.float64)
+    oracle = sacrebleu.BLEU(tokenize="none", smooth_method="none", force=True).corpus_score(
+        [" ".join(c) for c in cands], [[" ".join(r) for r in refs]]).score
+    assert bleu_of_counts(counts.sum(0)).item() == pytest.approx(oracle, abs=1e-9)
+    assert bleu_counts(list("abcd"), list("abcd")) == [4, 4, 3, 3, 2, 2, 1, 1, 4, 4]
+    with pytest.raises(ValueError, match="2n \\+ 2"):
+        bleu_of_counts(torch.ones(7))
+
+
+def test_paired_bootstrap_resamples_the_same_sentences_for_both() -> None:
+    rng = random.Random(1)
+    refs = [[rng.choice("abcd") for _ in range(6)] for _ in range(50)]
+    good = [[*r[:5], "a"] for r in refs]
+    bad = [[rng.choice("abcd") for _ in range(6)] for _ in refs]
+    A = torch.tensor([bleu_counts(c, r) for c, r in zip(good, refs, strict=True)],
+                     dtype=torch.float64)
+    B = torch.tensor([bleu_counts(c, r) for c, r in zip(bad, refs, strict=True)],
+                     dtype=torch.float64)
+    assert torch.equal(paired_bootstrap(A, A, resamples=20), torch.zeros(20, dtype=torch.float64))
+    differences = paired_bootstrap(A, B, resamples=200, seed=3)
+    assert differences.shape == (200,)
+    assert torch.equal(differences, paired_bootstrap(A, B, resamples=200, seed=3))  # seeded
+    full = (bleu_of_counts(A.sum(0)) - bleu_of_counts(B.sum(0))).item()
+    low, high = differences.quantile(0.025).item(), differences.quantile(0.975).item()
+    assert 0 < low < full < high
+    with pytest.raises(ValueError, match="same sentences"):
+        paired_bootstrap(A, B[:10])
