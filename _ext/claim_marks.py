@@ -34,10 +34,16 @@ _EXPECTED = re.compile(r'<span class="claim-condition">\(expected (.*?)\)</span>
 #: The box's fixed English, as d2lmini.claims writes it, and its Chinese.
 _BOX_ZH = {
     "<p>Each line is a claim of this page, the value this run measured, and the condition it was "
-    "checked against; a claim that fails stops the notebook with an error that names it. A ✓ in "
+    "checked against; a claim that fails stops the notebook with an error that names it (on a "
+    "GPU, a result of training or an exact output that differs is marked here instead). A ✓ in "
     "the text links to its line here.</p>":
     "<p>每一行是本页的一个论断（按代码中的原文列出）、这次运行测得的值，以及检验它的条件；"
-    "论断一旦不成立，笔记本就会停下，报出点名该论断的错误。正文中的 ✓ 链接到这里对应的一行。</p>",
+    "论断一旦不成立，笔记本就会停下，报出点名该论断的错误（在 GPU 上，训练得到的结果或精确输出"
+    "与书中不同时，只在这里注明，不会停下）。正文中的 ✓ 链接到这里对应的一行。</p>",
+    '<span class="claim-note">(not on this device: a GPU trains a slightly different model '
+    "than the book's CPU)</span>":
+    '<span class="claim-note">（本设备上不成立：'
+    "GPU 训练出的模型与本书在 CPU 上训练的略有不同）</span>",
     "<p>Measured here, not checked (times depend on the machine):</p>":
     "<p>在此测得，不作检验（时间取决于机器）：</p>",
 }

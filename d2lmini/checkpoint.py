@@ -2,10 +2,11 @@
 
 A checkpoint holds everything the next step of training depends on: the model's weights, the
 optimizer's state (Adam's moment estimates), the learning-rate schedule's position, the state of
-every random generator (Python's, NumPy's, PyTorch's on the CPU and on each GPU, and the private
-generators of data iterators such as :class:`d2lmini.text.RandomWindows`), and the
-:class:`d2lmini.train.History` so far. Restored, a run continues bit for bit as if it had never
-stopped (``tests/test_checkpoint.py`` asserts this).
+every random generator (Python's, NumPy's, PyTorch's on the CPU, on each NVIDIA GPU and on an
+Apple GPU, and the private generators of data iterators such as
+:class:`d2lmini.text.RandomWindows`), and the :class:`d2lmini.train.History` so far. Restored,
+a run continues bit for bit as if it had never stopped (``tests/test_checkpoint.py`` asserts
+this).
 
 Two safety rules. A checkpoint is written *atomically*: to a temporary file in the same folder,
 flushed to disk, then renamed over the target, so a crash while saving leaves the previous
@@ -79,7 +80,14 @@ def _rng_states() -> dict[str, Any]:
     }
     if torch.cuda.is_available():
         states["cuda"] = torch.cuda.get_rng_state_all()
+    if _mps_available():  # dropout on an Apple GPU draws from the MPS generator
+        states["mps"] = torch.mps.get_rng_state()
     return states
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and bool(mps.is_available())
 
 
 def _set_rng_states(states: dict[str, Any]) -> None:
@@ -91,6 +99,9 @@ def _set_rng_states(states: dict[str, Any]) -> None:
     cuda = states.get("cuda")
     if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(cuda)
+    mps = states.get("mps")
+    if mps is not None and _mps_available():
+        torch.mps.set_rng_state(mps)
 
 
 def save_checkpoint(
@@ -163,7 +174,18 @@ def _read(path: Path, map_location: torch.device | str | None) -> dict[str, Any]
     if payload.get("version") != _VERSION:
         raise ValueError(f"{path} is a d2lmini checkpoint of version {payload.get('version')}; "
                          f"this d2lmini reads version {_VERSION}")
+    # map_location moved every tensor; the random generators' states belong on the CPU
+    payload["rng"], payload["generators"] = _to_cpu(payload["rng"]), _to_cpu(payload["generators"])
     return payload
+
+
+def _to_cpu(states: Any) -> Any:
+    """``states`` with every tensor in it (in dicts, lists, tuples) on the CPU."""
+    if isinstance(states, dict):
+        return {k: _to_cpu(v) for k, v in states.items()}
+    if isinstance(states, (list, tuple)):
+        return type(states)(_to_cpu(v) for v in states)
+    return states.cpu() if hasattr(states, "cpu") else states
 
 
 def load_checkpoint(

@@ -4,7 +4,8 @@ The book's code runs unchanged on an NVIDIA GPU (CUDA), an Apple-silicon GPU (MP
 chapters ask :func:`best_device` once and move their model and data there. On the CPU it also
 calls :func:`use_free_cores`, so that a chapter run beside another busy program does not slow to
 a crawl. :func:`seed_everything` seeds every random generator a chapter uses, so that the numbers
-the text reports come out the same on every run.
+the text reports come out the same on every run on the CPU (a GPU rounds differently, and some of
+its operations add in a varying order).
 """
 
 from __future__ import annotations

@@ -94,6 +94,65 @@ def test_rng_states_round_trip(tmp_path: Path) -> None:
     assert checkpoint.extra == {"step": 7}
 
 
+@pytest.mark.parametrize("gpu", ["cuda", "mps"])
+def test_gpu_generators_round_trip(gpu: str, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # No GPU here: a CPU generator stands in for the GPU's, behind the functions torch offers.
+    fake = torch.Generator().manual_seed(3)
+    if gpu == "cuda":
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+        monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: [fake.get_state()])
+        monkeypatch.setattr(torch.cuda, "set_rng_state_all",
+                            lambda states: fake.set_state(states[0]))
+    else:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+        monkeypatch.setattr(torch.mps, "get_rng_state", fake.get_state)
+        monkeypatch.setattr(torch.mps, "set_rng_state", fake.set_state)
+    model = nn.Linear(2, 2)
+    save_checkpoint(tmp_path / "c.pt", model)
+    expected = torch.rand(4, generator=fake)
+    torch.rand(10, generator=fake)  # move the GPU's generator on, as training would
+    load_checkpoint(tmp_path / "c.pt", model)
+    assert torch.equal(torch.rand(4, generator=fake), expected)
+
+
+def test_generator_states_come_back_to_the_cpu_from_a_gpu_map_location(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch.load(map_location="cuda") puts every tensor on the GPU, the generators' states too;
+    # no GPU here, so each of them comes back as a stand-in that only .cpu() turns into a tensor.
+    class OnGpu:
+        def __init__(self, tensor: torch.Tensor) -> None:
+            self.tensor = tensor
+
+        def cpu(self) -> torch.Tensor:
+            return self.tensor
+
+    def on_gpu(states: object) -> object:
+        if isinstance(states, dict):
+            return {k: on_gpu(v) for k, v in states.items()}
+        if isinstance(states, (list, tuple)):
+            return type(states)(on_gpu(v) for v in states)
+        return OnGpu(states) if isinstance(states, torch.Tensor) else states
+
+    load = torch.load
+
+    def load_to_gpu(*args: object, **kwargs: object) -> object:
+        payload = load(*args, **kwargs)  # type: ignore[arg-type]
+        payload["rng"] = on_gpu(payload["rng"])
+        payload["generators"] = on_gpu(payload["generators"])
+        return payload
+
+    model, gen = nn.Linear(2, 2), torch.Generator().manual_seed(5)
+    save_checkpoint(tmp_path / "c.pt", model, generators={"g": gen})
+    expected = (float(torch.rand(())), float(torch.rand((), generator=gen)))
+    torch.rand(3), torch.rand(3, generator=gen)
+    monkeypatch.setattr(torch, "load", load_to_gpu)
+    load_checkpoint(tmp_path / "c.pt", model, generators={"g": gen})
+    assert (float(torch.rand(())), float(torch.rand((), generator=gen))) == expected
+
+
 def test_write_is_atomic_and_leaves_no_temporary_file(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     model = nn.Linear(3, 1)

@@ -4,18 +4,22 @@ English's code, math, links and roles, and true to the glossary's Chinese terms.
 Only the pages of the Chinese table of contents (``_toc.zh.yml``) are checked: they are the ones
 the Chinese edition shows. That the catalogues are *current*, that no English message changed
 without ``make locale``, is ``make locale-check`` (CI runs it); the unit test of its comparison
-is here.
+is here. So is the Chinese edition's wording of the box of checked claims (``_ext/claim_marks.py``).
 """
 
 from __future__ import annotations
 
+import html
 import re
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 from babel.messages.catalog import Message
 from babel.messages.pofile import read_po
+
+from d2lmini.claims import ClaimError, Claims, above
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
@@ -286,3 +290,24 @@ def test_the_staleness_check_names_new_and_removed_messages(tmp_path: Path) -> N
     catalogue(pos / "chapters" / "x.po", "Same.", "Changed, new wording.")
     catalogue(pos / "y.po", "A page with no catalogue.")
     assert stale_messages(pots, pos) == []
+
+
+def test_the_chinese_edition_gives_the_box_its_own_words_in_chinese(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from claim_marks import box_in_chinese  # _ext, on the path above
+
+    claims = Claims()
+    claims.check("a < b (checked)", 3, above(2), key="amp")
+    with pytest.raises(ClaimError):
+        claims.check("fails", 1, above(2))
+    claims.measured("a time", 2.5)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as on a GPU
+    claims.check("trained", 1, above(2), kind="trained")  # marked, not raised
+    box = box_in_chinese(claims.report()._repr_html_())
+    words = re.sub(r'<span class="claim-(?:words|value)">.*?</span>', "", box)  # the run's own
+    words = html.unescape(re.sub(r"<[^>]+>", "", words))
+    english = set(re.findall(r"[A-Za-z]{2,}", words)) - {"CPU", "GPU"}  # as Chinese writes them
+    assert english == set(), words  # no English left but the claims
+    assert "本页检验过的论断（3，2 个未通过）" in box and "（要求：&gt; 2）" in box  # noqa: RUF001
+    assert "a &lt; b (checked)" in box and "在此测得" in box
+    assert box_in_chinese("<p>Checked on this page</p>") == "<p>Checked on this page</p>"
