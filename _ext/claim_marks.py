@@ -38,12 +38,12 @@ _BOX_ZH = {
     "GPU, a result of training or an exact output that differs is marked here instead). A ✓ in "
     "the text links to its line here.</p>":
     "<p>每一行是本页的一个论断（按代码中的原文列出）、这次运行测得的值，以及检验它的条件；"
-    "论断一旦不成立，笔记本就会停下，报出点名该论断的错误（在 GPU 上，训练得到的结果或精确输出"
-    "与书中不同时，只在这里注明，不会停下）。正文中的 ✓ 链接到这里对应的一行。</p>",
+    "论断一旦不成立，笔记本就会停下，报出点名该论断的错误（在 GPU 上，训练结果或要求逐位一致的"
+    "输出若与书中不同，则改为在这里注明，笔记本不会停下）。正文中的 ✓ 链接到这里对应的一行。</p>",
     '<span class="claim-note">(not on this device: a GPU trains a slightly different model '
     "than the book's CPU)</span>":
     '<span class="claim-note">（本设备上不成立：'
-    "GPU 训练出的模型与本书在 CPU 上训练的略有不同）</span>",
+    "GPU 训练出的模型与本书在 CPU 上训练出的略有不同）</span>",
     "<p>Measured here, not checked (times depend on the machine):</p>":
     "<p>在此测得，不作检验（时间取决于机器）：</p>",
 }
