@@ -35,11 +35,13 @@ _EXPECTED = re.compile(r'<span class="claim-condition">\(expected (.*?)\)</span>
 _BOX_ZH = {
     "<p>Each line is a claim of this page, the value this run measured, and the condition it was "
     "checked against; a claim that fails stops the notebook with an error that names it (on a "
-    "GPU, a result of training or an exact output that differs is marked here instead). A ✓ in "
-    "the text links to its line here.</p>":
+    "GPU, which computes slightly differently, a failing claim about a result of training or a "
+    "pinned exact output is marked ✗ here instead, and the notebook goes on). A ✓ in the "
+    "text links to its line here.</p>":
     "<p>每一行是本页的一个论断（按代码中的原文列出）、这次运行测得的值，以及检验它的条件；"
-    "论断一旦不成立，笔记本就会停下，报出点名该论断的错误（在 GPU 上，训练结果或要求逐位一致的"
-    "输出若与书中不同，则改为在这里注明，笔记本不会停下）。正文中的 ✓ 链接到这里对应的一行。</p>",
+    "论断一旦不成立，笔记本就会停下，报出点名该论断的错误（GPU 的计算结果与 CPU 略有不同：在 GPU "
+    "上，关于训练结果或要求逐位一致的输出的论断若不成立，则改为在这里标上 ✗，笔记本继续运行）。"
+    "正文中的 ✓ 链接到这里对应的一行。</p>",
     '<span class="claim-note">(not on this device: a GPU trains a slightly different model '
     "than the book's CPU)</span>":
     '<span class="claim-note">（本设备上不成立：'

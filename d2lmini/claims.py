@@ -386,8 +386,9 @@ class Report:
             f"<summary>Checked on this page ({len(self.claims)}{status})</summary>"
             "<p>Each line is a claim of this page, the value this run measured, and the "
             "condition it was checked against; a claim that fails stops the notebook with an "
-            "error that names it (on a GPU, a result of training or an exact output that differs "
-            "is marked here instead). A ✓ in the text links to its line here.</p>"
+            "error that names it (on a GPU, which computes slightly differently, a failing claim "
+            "about a result of training or a pinned exact output is marked ✗ here instead, "
+            "and the notebook goes on). A ✓ in the text links to its line here.</p>"
             f'<ol class="claims">{"".join(rows)}</ol>{measured}</details>'
         )
 

@@ -51,6 +51,8 @@ NOT_THE_TERM = {
     ("chapters/performance", "kernel", "fuses operations into generated kernels"),
     ("chapters/performance", "kernel", "generates fused kernels"),
     ("chapters/gpt", "kernel", "fused attention kernels"),
+    ("chapters/performance", "kernel", "launching many small kernels"),
+    ("chapters/preliminaries", "kernel", "A GPU computes with other kernels"),
     ("chapters/transformer", "kernel", "attention as kernel regression"),  # 核回归
     ("chapters/transformer", "margin", "The margin is not large"),  # a lead in BLEU points
     ("chapters/transformer", "margin", "Is a margin of 3 points"),
