@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from d2lmini.device import mps_available
 from d2lmini.train import History
 
 __all__ = ["Checkpoint", "Checkpointer", "load_checkpoint", "save_checkpoint"]
@@ -80,14 +81,9 @@ def _rng_states() -> dict[str, Any]:
     }
     if torch.cuda.is_available():
         states["cuda"] = torch.cuda.get_rng_state_all()
-    if _mps_available():  # dropout on an Apple GPU draws from the MPS generator
+    if mps_available():  # dropout on an Apple GPU draws from the MPS generator
         states["mps"] = torch.mps.get_rng_state()
     return states
-
-
-def _mps_available() -> bool:
-    mps = getattr(torch.backends, "mps", None)
-    return mps is not None and bool(mps.is_available())
 
 
 def _set_rng_states(states: dict[str, Any]) -> None:
@@ -100,7 +96,7 @@ def _set_rng_states(states: dict[str, Any]) -> None:
     if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(cuda)
     mps = states.get("mps")
-    if mps is not None and _mps_available():
+    if mps is not None and mps_available():
         torch.mps.set_rng_state(mps)
 
 

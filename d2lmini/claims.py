@@ -105,12 +105,11 @@ _OFF_CPU_NOTE = "not on this device: a GPU trains a slightly different model tha
 def _gpu_present() -> bool:
     """Whether PyTorch sees a GPU (CUDA or Apple's MPS), where the chapters train (best_device)."""
     torch = sys.modules.get("torch")
-    if torch is None:
+    if torch is None:  # a page that never imported PyTorch trained nothing
         return False
-    if torch.cuda.is_available():
-        return True
-    mps = getattr(torch.backends, "mps", None)
-    return mps is not None and bool(mps.is_available())
+    from d2lmini.device import mps_available
+
+    return bool(torch.cuda.is_available()) or mps_available()
 
 
 class ClaimError(AssertionError):

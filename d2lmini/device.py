@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-__all__ = ["best_device", "busy_cores", "seed_everything", "use_free_cores"]
+__all__ = ["best_device", "busy_cores", "mps_available", "seed_everything", "use_free_cores"]
 
 # PyTorch's own choice of threads, before any call here lowered it
 _DEFAULT_THREADS = torch.get_num_threads()
@@ -29,11 +29,16 @@ def best_device() -> torch.device:
     :func:`use_free_cores`)."""
     if torch.cuda.is_available():
         return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if mps_available():
         return torch.device("mps")
     use_free_cores()
     return torch.device("cpu")
+
+
+def mps_available() -> bool:
+    """Whether PyTorch sees an Apple-silicon GPU (MPS); False where its build has no MPS."""
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and bool(mps.is_available())
 
 
 def _read_proc_stat() -> tuple[int, int, int] | None:
